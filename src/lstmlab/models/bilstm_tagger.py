@@ -1,0 +1,84 @@
+"""BiLSTM sequence tagger: [word embedding; char encoder] -> BiLSTM -> softmax or CRF (Plank et al. 2016;
+Lample et al. 2016; Ma & Hovy 2016)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lstmlab.data.batching import TAG_PADDING
+from lstmlab.modules.char_cnn import CharCNN
+from lstmlab.modules.char_lstm import CharLSTM
+from lstmlab.modules.crf import CRF
+from lstmlab.modules.masked_bilstm import MaskedBiLSTM
+from lstmlab.modules.word_embedding import WordEmbedding
+
+
+@dataclass
+class TaggerConfig:
+    num_words: int
+    num_chars: int
+    num_tags: int
+    word_dim: int = 50
+    char_encoder: str = "cnn"  # "cnn", "lstm" or "none"
+    char_dim: int = 30
+    char_filters: list[list[int]] = field(default_factory=lambda: [[3, 50]])  # CNN: [width, count] pairs
+    char_hidden_size: int = 50  # char LSTM, per direction
+    hidden_size: int = 256
+    num_layers: int = 2
+    dropout: float = 0.33
+    word_dropout: float = 0.05
+    use_crf: bool = False
+
+    def __post_init__(self) -> None:
+        # plain lists (not Hydra's ListConfig) so the config saves to JSON and loads with weights_only=True
+        self.char_filters = [[int(width), int(count)] for width, count in self.char_filters]
+
+
+class BiLSTMTagger(nn.Module):
+    def __init__(self, config: TaggerConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.words = WordEmbedding(config.num_words, config.word_dim, word_dropout=config.word_dropout)
+        if config.char_encoder == "cnn":
+            self.chars = CharCNN(config.num_chars, config.char_dim, config.char_filters)
+        elif config.char_encoder == "lstm":
+            self.chars = CharLSTM(config.num_chars, config.char_dim, config.char_hidden_size)
+        elif config.char_encoder != "none":
+            raise ValueError(f"char_encoder must be 'cnn', 'lstm' or 'none', got {config.char_encoder!r}")
+        char_dim = self.chars.output_dim if config.char_encoder != "none" else 0
+        self.dropout = nn.Dropout(config.dropout)
+        self.encoder = MaskedBiLSTM(config.word_dim + char_dim, config.hidden_size, config.num_layers, config.dropout)
+        self.output = nn.Linear(self.encoder.output_dim, config.num_tags)
+        self.crf = CRF(config.num_tags) if config.use_crf else None
+
+    @classmethod
+    def from_options(cls, **options) -> BiLSTMTagger:
+        """Hydra entry point: hyperparameters from the config, vocabulary sizes from the data module."""
+        return cls(TaggerConfig(**options))
+
+    def config_dict(self) -> dict:
+        return asdict(self.config)
+
+    def forward(self, words: torch.Tensor, chars: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Tag scores (emissions) [B, T, num_tags]."""
+        features = [self.words(words)]
+        if self.config.char_encoder != "none":
+            features.append(self.chars(chars))
+        states = self.encoder(self.dropout(torch.cat(features, dim=-1)), mask)
+        return self.output(self.dropout(states))
+
+    def loss(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Mean per-token negative log-likelihood (CRF: sequence NLL summed, divided by the token count)."""
+        if self.crf is None:
+            return F.cross_entropy(emissions.flatten(0, 1).float(), tags.flatten(), ignore_index=TAG_PADDING)
+        return self.crf.negative_log_likelihood(emissions, tags, mask).sum() / mask.sum()
+
+    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Best tag ids [B, T]: per-token argmax, or Viterbi with the CRF."""
+        if self.crf is None:
+            return emissions.argmax(dim=-1).masked_fill(~mask, 0)
+        return self.crf.decode(emissions, mask)

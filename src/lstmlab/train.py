@@ -1,0 +1,88 @@
+"""`lstmlab-train` / `make train`: compose data + model + trainer from conf/, fit, test the best checkpoint,
+export the model. Reads top to bottom like lightning-hydra-template's train.py."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+from lightning.pytorch.utilities import rank_zero_info
+from omegaconf import DictConfig
+
+from lstmlab.callbacks.throughput import ThroughputMonitor
+from lstmlab.serialization import TAGGER_KIND, model_payload, save_model_folder
+from lstmlab.utils.run_helpers import apply_extras, instantiate_group, record_failures, register_resolvers
+
+log = logging.getLogger(__name__)
+register_resolvers()
+
+
+@record_failures
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Train and test one configuration; returns its metrics (the sweeper optimises `cfg.optimized_metric`)."""
+    apply_extras(cfg)
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+
+    log.info("Data <%s>", cfg.data._target_)
+    datamodule = hydra.utils.instantiate(cfg.data)
+    datamodule.setup("fit")
+
+    log.info("Model <%s>", cfg.model.net._target_)
+    net = hydra.utils.instantiate(cfg.model.net)(**datamodule.net_sizes)
+    pretrained = datamodule.pretrained_rows()
+    if pretrained is not None:
+        net.words.load_pretrained(*pretrained)
+    # called, not passed to instantiate: OmegaConf would convert the vocabularies into a config
+    model = hydra.utils.instantiate(cfg.model, _partial_=True)(net=net, vocabs=datamodule.vocabs)
+
+    callbacks = instantiate_group(cfg.get("callbacks"))
+    loggers = instantiate_group(cfg.get("logger"))
+    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+
+    if cfg.get("train", True):
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
+
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    if cfg.get("test", True):
+        trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
+        metrics.update({name: float(value) for name, value in trainer.callback_metrics.items()})
+
+    export_dir = Path(cfg.paths.output_dir) / "model"
+    if trainer.is_global_zero:
+        payload = model_payload(TAGGER_KIND, model.net.config_dict(), model.vocabs.to_dict())
+        save_model_folder(export_dir, payload, model.net.state_dict())
+
+    throughput = next((c for c in callbacks if isinstance(c, ThroughputMonitor)), None)
+    if throughput is not None:
+        metrics.update(throughput.summary)
+    rank_zero_info(_summary(cfg.paths.output_dir, best, export_dir, metrics))
+    return metrics
+
+
+def _summary(output_dir: str, best: str, export_dir: Path, metrics: dict[str, float]) -> str:
+    lines = [
+        "",
+        f"Run directory:   {output_dir}",
+        f"Best checkpoint: {best or '(none saved)'}",
+        f"Exported model:  {export_dir}  (lstmlab-tag --model {output_dir} < raw.txt)",
+    ]
+    for name in ("test/acc", "test/loss", "val/acc", "train_tokens_per_s", "padding_ratio"):
+        if name in metrics:
+            lines.append(f"{name + ':':<17}{metrics[name]:.4f}")
+    return "\n".join(lines)
+
+
+@hydra.main(version_base="1.3", config_path="../../conf", config_name="train.yaml")
+def main(cfg: DictConfig) -> float | None:
+    metrics = train(cfg)
+    optimized = cfg.get("optimized_metric")
+    return metrics.get(optimized) if optimized else None
+
+
+if __name__ == "__main__":
+    main()
