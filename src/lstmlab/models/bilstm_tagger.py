@@ -13,6 +13,7 @@ from lstmlab.data.batching import TAG_PADDING
 from lstmlab.modules.char_cnn import CharCNN
 from lstmlab.modules.char_lstm import CharLSTM
 from lstmlab.modules.crf import CRF
+from lstmlab.modules.dropout import Dropout
 from lstmlab.modules.masked_bilstm import MaskedBiLSTM
 from lstmlab.modules.word_embedding import WordEmbedding
 
@@ -50,7 +51,7 @@ class BiLSTMTagger(nn.Module):
         elif config.char_encoder != "none":
             raise ValueError(f"char_encoder must be 'cnn', 'lstm' or 'none', got {config.char_encoder!r}")
         char_dim = self.chars.output_dim if config.char_encoder != "none" else 0
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
         self.encoder = MaskedBiLSTM(config.word_dim + char_dim, config.hidden_size, config.num_layers, config.dropout)
         self.output = nn.Linear(self.encoder.output_dim, config.num_tags)
         self.crf = CRF(config.num_tags) if config.use_crf else None

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lstmlab.modules.dropout import Dropout
+
 
 def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Reverse x[b, :lengths[b]] for each row b of a [B, T, ...] tensor; padding positions stay in place."""
@@ -33,7 +35,7 @@ class MaskedBiLSTM(nn.Module):
             size = input_size if layer == 0 else 2 * hidden_size
             self.forward_layers.append(nn.LSTM(size, hidden_size, batch_first=True))
             self.backward_layers.append(nn.LSTM(size, hidden_size, batch_first=True))
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.hidden_size = hidden_size
         self.output_dim = 2 * hidden_size
 

@@ -1,0 +1,87 @@
+"""Shared fixtures: tiny real data cut from the bundled UD English EWT, and real Hydra composition."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+from lstmlab.data.conllu_reader import read_conllu
+from lstmlab.utils.run_helpers import register_resolvers
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+register_resolvers()
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF_DIR = ROOT / "conf"
+BUNDLED_EWT = ROOT / "data" / "ud_english_ewt"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+needs_shared_data = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="needs ../shared/data (not in a user's clone)")
+
+
+def _write_conllu(sentences: list[dict], path: Path) -> Path:
+    with path.open("w", encoding="utf-8") as out:
+        for number, sentence in enumerate(sentences, start=1):
+            out.write(f"# sent_id = {number}\n")
+            for index, (token, tag) in enumerate(zip(sentence["tokens"], sentence["tags"], strict=True), start=1):
+                out.write(f"{index}\t{token}\t_\t{tag}\t_\t_\t_\t_\t_\t_\n")
+            out.write("\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_ewt(tmp_path_factory) -> dict[str, Path]:
+    """Train/dev/test of 300/60/60 real EWT sentences (train also covers all 17 UPOS tags)."""
+    folder = tmp_path_factory.mktemp("tiny_ewt")
+    splits = {}
+    for split, count in (("train", 300), ("dev", 60), ("test", 60)):
+        reader = read_conllu(BUNDLED_EWT / f"en_ewt-ud-{split}.conllu.gz")
+        sentences = [next(reader) for _ in range(count)]
+        splits[split] = _write_conllu(sentences, folder / f"{split}.conllu")
+    return splits
+
+
+@pytest.fixture(scope="session")
+def tiny_vectors(tmp_path_factory) -> Path:
+    """The first 2,000 lines of the bundled GloVe subset."""
+    import gzip
+
+    path = tmp_path_factory.mktemp("vectors") / "glove.tiny.txt"
+    with gzip.open(ROOT / "data" / "glove" / "glove.6B.50d.subset.txt.gz", "rt", encoding="utf-8") as source:
+        path.write_text("".join(next(source) for _ in range(2000)), encoding="utf-8")
+    return path
+
+
+TINY_MODEL = [
+    "model.net.hidden_size=16", "model.net.num_layers=1", "model.net.char_filters=[[3,8]]",
+    "data.batch_size=16", "data.eval_batch_size=32", "extras.print_config=false",
+    "callbacks.progress_bar=null", "callbacks.model_summary=null",
+]
+
+
+def tiny_data_overrides(tiny: dict[str, Path], vectors: Path) -> list[str]:
+    return [
+        f"data.train_path={tiny['train']}", f"data.val_path={tiny['dev']}", f"data.test_path={tiny['test']}",
+        f"data.vectors.path={vectors}", "data.val_split=0.0",
+    ]
+
+
+def compose_config(config_name: str, overrides: list[str], output_dir: Path) -> DictConfig:
+    """Compose the real config from conf/ as `lstmlab-train` would, with the run directory in `output_dir`."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(output_dir)
+        cfg.paths.log_dir = str(output_dir / "logs")
+        cfg.hydra.runtime.output_dir = str(output_dir)
+        cfg.hydra.job.num = 0
+    HydraConfig().set_config(cfg)
+    return cfg
