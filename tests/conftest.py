@@ -26,25 +26,26 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 needs_shared_data = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="needs ../shared/data (not in a user's clone)")
 
 
-def _write_conllu(sentences: list[dict], path: Path) -> Path:
+def _write_conllu(upos: list[dict], xpos: list[dict], path: Path) -> Path:
     with path.open("w", encoding="utf-8") as out:
-        for number, sentence in enumerate(sentences, start=1):
+        for number, (u, x) in enumerate(zip(upos, xpos, strict=True), start=1):
             out.write(f"# sent_id = {number}\n")
-            for index, (token, tag) in enumerate(zip(sentence["tokens"], sentence["tags"], strict=True), start=1):
-                out.write(f"{index}\t{token}\t_\t{tag}\t_\t_\t_\t_\t_\t_\n")
+            for index, (token, tag, ptb) in enumerate(zip(u["tokens"], u["tags"], x["tags"], strict=True), start=1):
+                out.write(f"{index}\t{token}\t_\t{tag}\t{ptb}\t_\t_\t_\t_\t_\n")
             out.write("\n")
     return path
 
 
 @pytest.fixture(scope="session")
 def tiny_ewt(tmp_path_factory) -> dict[str, Path]:
-    """Train/dev/test of 300/60/60 real EWT sentences (train also covers all 17 UPOS tags)."""
+    """Train/dev/test of the first 300/60/60 real EWT sentences (UPOS and XPOS; train has all 17 UPOS tags)."""
     folder = tmp_path_factory.mktemp("tiny_ewt")
     splits = {}
     for split, count in (("train", 300), ("dev", 60), ("test", 60)):
-        reader = read_conllu(BUNDLED_EWT / f"en_ewt-ud-{split}.conllu.gz")
-        sentences = [next(reader) for _ in range(count)]
-        splits[split] = _write_conllu(sentences, folder / f"{split}.conllu")
+        source = BUNDLED_EWT / f"en_ewt-ud-{split}.conllu.gz"
+        upos, xpos = read_conllu(source), read_conllu(source, tag_column="xpos")
+        chosen = [(next(upos), next(xpos)) for _ in range(count)]
+        splits[split] = _write_conllu([u for u, _ in chosen], [x for _, x in chosen], folder / f"{split}.conllu")
     return splits
 
 

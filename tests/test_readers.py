@@ -65,10 +65,11 @@ def test_plain_name_finds_gzipped_file(tmp_path):
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("4\tknow\tknow\tVERB", "line 8: expected 10 tab-separated CoNLL-U columns, found 4"),
-        ("x\tknow\tknow\tVERB\tVB\t_\t0\troot\t0:root\t_", "line 8: ID 'x' is not an integer"),
-        ("7\tknow\tknow\tVERB\tVB\t_\t0\troot\t0:root\t_", "line 8: expected word ID 4, found 7"),
-        ("4\tknow\tknow\t_\tVB\t_\t0\troot\t0:root\t_", "line 8: word 'know' has no UPOS tag"),
+        ("4\tknow\tknow\tVERB", "expected 10 tab-separated CoNLL-U columns, found 4"),
+        ("x\tknow\tknow\tVERB\tVB\t_\t0\troot\t0:root\t_",
+         "ID 'x' is not an integer, a range like 1-2 or an empty node like 1.1"),
+        ("7\tknow\tknow\tVERB\tVB\t_\t0\troot\t0:root\t_", "expected word ID 4, found 7"),
+        ("4\tknow\tknow\t_\tVB\t_\t0\troot\t0:root\t_", "word 'know' has no UPOS tag"),
     ],
 )
 def test_conllu_bad_lines_name_file_and_line(tmp_path, line, message):
@@ -77,7 +78,8 @@ def test_conllu_bad_lines_name_file_and_line(tmp_path, line, message):
     path = write(tmp_path, "\n".join(lines))
     with pytest.raises(DataFormatError) as error:
         list(read_conllu(path))
-    assert str(error.value) == f"{path}:{message.split(': ', 1)[0].removeprefix('line ')}: {message.split(': ', 1)[1]}"
+    assert str(error.value) == f"{path}:8: {message}"
+    assert (error.value.path, error.value.line) == (str(path), 8)
 
 
 def test_non_utf8_bytes_name_the_line(tmp_path):

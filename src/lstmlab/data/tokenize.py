@@ -3,6 +3,7 @@
 1. split on whitespace;
 2. split off leading punctuation ( " ' ( [ { ` and trailing punctuation . , ; : ! ? " ' ) ] } ,
    keeping a final period on abbreviations (U.S., e.g., Mr.) and dots inside numbers (3.5) and URLs;
+   a trailing ellipsis (...) is one token;
 3. split off the clitics n't 's 're 've 'll 'd 'm (don't -> do n't, John's -> John 's).
 """
 
@@ -23,8 +24,9 @@ def _split_word(word: str) -> list[str]:
         leading.append(word[0])
         word = word[1:]
     while len(word) > 1 and word[-1] in _TRAILING and not _ABBREVIATION.fullmatch(word):
-        trailing.insert(0, word[-1])
-        word = word[:-1]
+        cut = 3 if word.endswith("...") and len(word) > 3 else 1  # an ellipsis is one token
+        trailing.insert(0, word[-cut:])
+        word = word[:-cut]
     clitic = _CLITIC.match(word)
     core = [clitic.group(1), clitic.group(2)] if clitic else [word]
     return leading + core + trailing
