@@ -31,7 +31,7 @@ def evaluate(cfg: DictConfig) -> dict:
     net.load_state_dict(state)
     model = TaggingTask(net, vocabs, optimizer=None)
 
-    datamodule = hydra.utils.instantiate(cfg.data, vocabs=vocabs)
+    datamodule = hydra.utils.instantiate(cfg.data, _partial_=True)(vocabs=vocabs)  # see train.py on why called
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, logger=False, callbacks=[])
     metrics = trainer.test(model, datamodule=datamodule)[0]
 
