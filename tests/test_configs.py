@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import CONF_DIR, TINY_MODEL, compose_config, tiny_data_overrides
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import MissingMandatoryValue
 
 from lstmlab import Tagger
 from lstmlab.data.conllu_reader import read_conllu
 from lstmlab.train import train
-
-from conftest import CONF_DIR, TINY_MODEL, compose_config, tiny_data_overrides
 
 EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
 
@@ -40,7 +39,8 @@ def test_experiments_are_found():
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_experiment_fast_dev_run(experiment, tiny_ewt, tiny_vectors, tiny_columns, tmp_path):
     if experiment.endswith("conll2000"):
-        data = [f"data.train_path={tiny_columns['train']}", f"data.test_path={tiny_columns['train']}",  # the tiny test split has a tag train lacks
+        # the tiny column test split has a tag its train split lacks: test on train
+        data = [f"data.train_path={tiny_columns['train']}", f"data.test_path={tiny_columns['train']}",
                 f"data.vectors.path={tiny_vectors}"]
     else:
         data = tiny_data_overrides(tiny_ewt, tiny_vectors)

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import ROOT, TINY_MODEL, compose_config, tiny_data_overrides
 from safetensors.torch import load_file
 
 from lstmlab import Tagger
 from lstmlab.eval import evaluate
 from lstmlab.serialization import ModelFileError, load_model_file
 from lstmlab.train import train
-
-from conftest import ROOT, TINY_MODEL, compose_config, tiny_data_overrides
 
 
 def train_tiny(tiny_ewt, tiny_vectors, output_dir: Path, *extra: str) -> dict:
@@ -77,7 +76,7 @@ def run_cli(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
 
 def test_lstmlab_tag_writes_one_sentence_per_line(trained):
     run, _ = trained
-    result = run_cli("lstmlab.tag", "--model", str(run), stdin="The cat sat.\r\nI don't know\n".encode())
+    result = run_cli("lstmlab.tag", "--model", str(run), stdin=b"The cat sat.\r\nI don't know\n")
     assert result.returncode == 0, result.stderr.decode()
     blocks = result.stdout.decode().strip().split("\n\n")
     assert len(blocks) == 2

@@ -6,14 +6,13 @@ import gzip
 import json
 
 import pytest
+from conftest import BUNDLED_EWT
 
 from lstmlab.data.column_reader import read_columns
 from lstmlab.data.conllu_reader import read_conllu
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.tagging_sources import load_tagged_split
 from lstmlab.data.text_files import resolve_data_file
-
-from conftest import BUNDLED_EWT
 
 # EWT train, sentence weblog-juancole.com_juancole_20051126063000_ENG_20051126_063000-0004, plus an empty node
 SNIPPET = """# sent_id = snippet-1

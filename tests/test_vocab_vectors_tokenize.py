@@ -5,14 +5,13 @@ from __future__ import annotations
 import gzip
 
 import pytest
+from conftest import ROOT
 
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.tagging_vocabs import TaggingVocabs
 from lstmlab.data.tokenize import tokenize
 from lstmlab.data.vectors import load_word_vectors
 from lstmlab.data.vocab import Vocab
-
-from conftest import ROOT
 
 
 def test_vocab_order_specials_and_round_trip():

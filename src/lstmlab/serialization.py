@@ -76,7 +76,8 @@ def load_model_file(path: str | Path, kind: str) -> tuple[dict, dict[str, torch.
         try:
             checkpoint = torch.load(found, map_location="cpu", weights_only=True)
         except Exception as error:  # torch raises several types for damaged or foreign files
-            raise ModelFileError(f"{found}: not a readable lstmlab checkpoint ({type(error).__name__}: {error})") from None
+            reason = f"{type(error).__name__}: {error}"
+            raise ModelFileError(f"{found}: not a readable lstmlab checkpoint ({reason})") from None
         if not isinstance(checkpoint, dict) or "lstmlab" not in checkpoint:
             raise ModelFileError(f"{found}: not an lstmlab checkpoint (it has no 'lstmlab' model description)")
         payload = checkpoint["lstmlab"]

@@ -44,7 +44,8 @@ class MaskedBiLSTM(nn.Module):
     ):
         lengths = mask.sum(dim=1)
         outputs = []
-        for index, (forward_lstm, backward_lstm) in enumerate(zip(self.forward_layers, self.backward_layers)):
+        layers = zip(self.forward_layers, self.backward_layers, strict=True)
+        for index, (forward_lstm, backward_lstm) in enumerate(layers):
             if index > 0:
                 x = self.dropout(x)
             forward_states, _ = forward_lstm(x)
