@@ -68,3 +68,10 @@ def test_eval_config_requires_a_checkpoint(tmp_path):
     cfg = compose_config("eval.yaml", [], tmp_path)
     with pytest.raises(MissingMandatoryValue, match="ckpt_path"):
         _ = cfg.ckpt_path
+
+
+def test_runs_without_logger_and_callbacks(tiny_ewt, tiny_vectors, tmp_path):
+    overrides = ["debug=fast_dev_run", "logger=none", "callbacks=none", *TINY_MODEL[:5],
+                 *tiny_data_overrides(tiny_ewt, tiny_vectors)]
+    metrics = train(compose_config("train.yaml", overrides, tmp_path))
+    assert "test/acc" in metrics and (tmp_path / "model" / "config.json").is_file()

@@ -58,6 +58,10 @@ class TaggingTask(L.LightningModule):
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         return self._shared_step(batch, "train")
 
+    def on_train_epoch_end(self) -> None:
+        # logged here rather than by LearningRateMonitor, which refuses to run without a logger
+        self.log("train/lr", self.optimizers().param_groups[0]["lr"])
+
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._shared_step(batch, "val")
 
