@@ -17,7 +17,7 @@ install: ## virtualenv (or the active one) + torch (CPU build; TORCH=... to choo
 	@if [ -z "$(VIRTUAL_ENV)" ] && [ ! -x $(VENV)/bin/python ]; then python3 -m venv $(VENV); fi
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH)"
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,tensorboard]"
 
 train: ## quick start: UPOS tagger on the bundled UD English EWT (offline, ~5 min on 2 CPU cores)
 	$(RUN_ENV) $(PY) -m lstmlab.train experiment=pos_quick $(ARGS)

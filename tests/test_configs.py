@@ -70,8 +70,11 @@ def test_eval_config_requires_a_checkpoint(tmp_path):
         _ = cfg.ckpt_path
 
 
-def test_runs_without_logger_and_callbacks(tiny_ewt, tiny_vectors, tmp_path):
-    overrides = ["debug=fast_dev_run", "logger=none", "callbacks=none", *TINY_MODEL[:5],
-                 *tiny_data_overrides(tiny_ewt, tiny_vectors)]
+@pytest.mark.parametrize("groups", [["logger=none", "callbacks=none"], ["logger=many"]])
+def test_logger_and_callback_choices(groups, tiny_ewt, tiny_vectors, tmp_path):
+    short = ["trainer.max_epochs=1", "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
+             "trainer.limit_test_batches=1"]  # not fast_dev_run, which switches loggers off
+    overrides = [*short, *groups, *TINY_MODEL[:5], *tiny_data_overrides(tiny_ewt, tiny_vectors)]
     metrics = train(compose_config("train.yaml", overrides, tmp_path))
     assert "test/acc" in metrics and (tmp_path / "model" / "config.json").is_file()
+    assert (tmp_path / "tensorboard").is_dir() == ("logger=many" in groups)

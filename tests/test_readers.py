@@ -137,3 +137,23 @@ def test_conllu_split_is_cached_and_reparsed_when_the_file_changes(tmp_path):
     write(tmp_path, SNIPPET.split("\n\n")[1])
     changed = load_tagged_split(str(path), cache_dir=cache)
     assert len(changed) == 1 and changed[0]["tokens"] == ["Thanks"]
+
+
+def test_hub_style_dataset_with_class_label_tags(tmp_path):
+    """The hub code path on a local folder of Parquet files, laid out like a hub dataset (UD-style columns)."""
+    import datasets
+
+    features = datasets.Features({
+        "tokens": datasets.Sequence(datasets.Value("string")),
+        "upos": datasets.Sequence(datasets.ClassLabel(names=["NOUN", "PUNCT", "VERB"])),
+    })
+    folder = tmp_path / "ud_like"
+    folder.mkdir()
+    datasets.Dataset.from_dict({"tokens": [["Dogs", "bark", "."]], "upos": [[0, 2, 1]]}, features=features) \
+        .to_parquet(folder / "train.parquet")
+    split = load_tagged_split(str(folder), file_format="hub", tags_field="upos", hub_split="train",
+                              cache_dir=str(tmp_path / "cache"))
+    assert split[0] == {"tokens": ["Dogs", "bark", "."], "tags": ["NOUN", "VERB", "PUNCT"], "lines": [1, 1, 1]}
+    with pytest.raises(DataFormatError, match=r"expected a column 'xpos'"):
+        load_tagged_split(str(folder), file_format="hub", tags_field="xpos", hub_split="train",
+                          cache_dir=str(tmp_path / "cache"))

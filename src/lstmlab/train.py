@@ -9,6 +9,7 @@ from typing import Any
 
 import hydra
 import lightning as L
+import torch
 from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig
 
@@ -48,8 +49,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    if best:  # from here on the model is the best checkpoint: it is tested and exported
+        model.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
     if cfg.get("test", True):
-        trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
+        trainer.test(model, datamodule=datamodule)
         metrics.update({name: float(value) for name, value in trainer.callback_metrics.items()})
 
     export_dir = Path(cfg.paths.output_dir) / "model"

@@ -19,6 +19,7 @@ FORMATS = ("conllu", "columns", "jsonl", "hub")
 
 
 def _generate(path: str, file_format: str, tag_column: str | int, token_column: int, file_key: str):
+    """Examples of one file; `file_key` (path, size, mtime) is unused here but keys the datasets cache."""
     if file_format == "conllu":
         yield from read_conllu(path, tag_column=str(tag_column))
     else:
