@@ -20,6 +20,7 @@ class ThroughputMonitor(L.Callback):
         self.positions = 0
         self.seconds = 0.0
         self._started = 0.0
+        self._epoch_start = (0, 0.0)  # (tokens, seconds) when the epoch began
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         self._started = time.perf_counter()
@@ -30,9 +31,13 @@ class ThroughputMonitor(L.Callback):
         self.tokens += int(mask.sum())
         self.positions += mask.numel()
 
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self._epoch_start = (self.tokens, self.seconds)
+
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        if self.seconds > 0:
-            pl_module.log("train/tokens_per_s", self.tokens / self.seconds, on_epoch=True)
+        tokens, seconds = self.tokens - self._epoch_start[0], self.seconds - self._epoch_start[1]
+        if seconds > 0:
+            pl_module.log("train/tokens_per_s", tokens / seconds, on_epoch=True)  # this epoch's rate
 
     @property
     def summary(self) -> dict[str, float]:

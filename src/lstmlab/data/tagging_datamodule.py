@@ -108,8 +108,9 @@ class TaggingDataModule(L.LightningDataModule):
         extra: list[str] = []
         spec = self.vectors_spec
         if spec is not None and spec.path:
-            train_words = {w.lower() if self.lowercase else w for tokens in train["tokens"] for w in tokens}
-            wanted = None if spec.extend_vocab else train_words
+            wanted = None if spec.extend_vocab else {
+                w.lower() if self.lowercase else w for tokens in train["tokens"] for w in tokens
+            }
             self.pretrained = load_word_vectors(spec.path, wanted=wanted, max_words=spec.max_words)
             if spec.extend_vocab:
                 extra = self.pretrained.words
