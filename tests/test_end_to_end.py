@@ -149,3 +149,16 @@ def test_resumed_run_ends_where_an_uninterrupted_run_ends(tiny_ewt, tiny_vectors
     straight = load_file(tmp_path / "straight/model/model.safetensors")
     resumed = load_file(tmp_path / "resumed/model/model.safetensors")
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
+
+
+def test_console_script_lstmlab_eval(trained, tiny_ewt, tmp_path):
+    script = Path(sys.executable).parent / "lstmlab-eval"
+    if not script.exists():
+        pytest.skip("lstmlab is not installed as a package (make install)")
+    result = subprocess.run(
+        [str(script), f"ckpt_path={trained[0]}", f"data.test_path={tiny_ewt['test']}", f"hydra.run.dir={tmp_path}",
+         "extras.print_config=false"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads((tmp_path / "report.json").read_text())["accuracy"] == pytest.approx(trained[1]["test/acc"])

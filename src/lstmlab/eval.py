@@ -16,7 +16,7 @@ from lstmlab.evaluation import format_table, write_report
 from lstmlab.models.bilstm_tagger import BiLSTMTagger, TaggerConfig
 from lstmlab.serialization import TAGGER_KIND, load_model_file
 from lstmlab.tasks.tagging import TaggingTask
-from lstmlab.utils.run_helpers import apply_extras, record_failures, register_resolvers
+from lstmlab.utils.run_helpers import apply_extras, config_dir, record_failures, register_resolvers
 
 log = logging.getLogger(__name__)
 register_resolvers()
@@ -45,7 +45,7 @@ def evaluate(cfg: DictConfig) -> dict:
     return report
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="eval.yaml")
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="eval.yaml")
 def main(cfg: DictConfig) -> None:
     evaluate(cfg)
 

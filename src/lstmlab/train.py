@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 
 from lstmlab.callbacks.throughput import ThroughputMonitor
 from lstmlab.serialization import TAGGER_KIND, model_payload, save_model_folder
-from lstmlab.utils.run_helpers import apply_extras, instantiate_group, record_failures, register_resolvers
+from lstmlab.utils.run_helpers import apply_extras, config_dir, instantiate_group, record_failures, register_resolvers
 
 log = logging.getLogger(__name__)
 register_resolvers()
@@ -80,7 +80,7 @@ def _summary(output_dir: str, best: str, export_dir: Path, metrics: dict[str, fl
     return "\n".join(lines)
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="train.yaml")
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="train.yaml")
 def main(cfg: DictConfig) -> float | None:
     metrics = train(cfg)
     optimized = cfg.get("optimized_metric")

@@ -46,6 +46,11 @@ def project_root() -> str:
     return str(checkout) if (checkout / "conf" / "train.yaml").is_file() else os.getcwd()
 
 
+def config_dir() -> str:
+    """Absolute path of conf/: Hydra resolves a relative config_path differently under console scripts."""
+    return str(Path(project_root()) / "conf")
+
+
 def register_resolvers() -> None:
     """`${env_or:NAME,default}` lets a config default to an environment variable (LSTMLAB_DATA_DIR);
     `${project_root:}` finds the checkout so `data/` and `logs/` resolve from any working directory."""
