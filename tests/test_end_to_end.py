@@ -145,10 +145,17 @@ def test_resumed_run_ends_where_an_uninterrupted_run_ends(tiny_ewt, tiny_vectors
     train_tiny(tiny_ewt, tiny_vectors, tmp_path / "straight", "test=false")
     train_tiny(tiny_ewt, tiny_vectors, tmp_path / "stopped", "test=false", "trainer.max_epochs=2")
     last = tmp_path / "stopped/checkpoints/last.ckpt"
-    train_tiny(tiny_ewt, tiny_vectors, tmp_path / "resumed", "test=false", f"ckpt_path={last}")
+    cfg = compose_config("train.yaml", ["experiment=pos_quick", f"ckpt_path={last}"], tmp_path / "unused")
+    assert cfg.hydra.run.dir == str(tmp_path / "stopped")  # a resumed run continues in its own directory
+    train_tiny(tiny_ewt, tiny_vectors, tmp_path / "stopped", "test=false", f"ckpt_path={last}")
     straight = load_file(tmp_path / "straight/model/model.safetensors")
-    resumed = load_file(tmp_path / "resumed/model/model.safetensors")
+    resumed = load_file(tmp_path / "stopped/model/model.safetensors")
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
+    best = [torch.load(run / "checkpoints/best.ckpt", weights_only=True) for run in (tmp_path / "straight",
+                                                                                     tmp_path / "stopped")]
+    assert best[0]["epoch"] == best[1]["epoch"]
+    epochs = [line.split(",")[0] for line in (tmp_path / "stopped/csv/metrics.csv").read_text().splitlines()[1:]]
+    assert {"0", "1", "2"} <= set(epochs)  # the metrics of the epochs before the interruption are kept
 
 
 def test_console_script_lstmlab_eval(trained, tiny_ewt, tmp_path):

@@ -46,6 +46,14 @@ def project_root() -> str:
     return str(checkout) if (checkout / "conf" / "train.yaml").is_file() else os.getcwd()
 
 
+def resume_dir(ckpt_path: str | None, default: str) -> str:
+    """The run directory a resumed run continues in: the one holding `<run>/checkpoints/<file>.ckpt`, so its
+    checkpoints, best score and metrics carry on; any other checkpoint (or none) starts a new directory."""
+    if ckpt_path and Path(ckpt_path).parent.name == "checkpoints":
+        return str(Path(ckpt_path).resolve().parent.parent)
+    return default
+
+
 def config_dir() -> str:
     """Absolute path of conf/: Hydra resolves a relative config_path differently under console scripts."""
     return str(Path(project_root()) / "conf")
@@ -58,6 +66,8 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("env_or", lambda name, default: os.environ.get(name) or default)
     if not OmegaConf.has_resolver("project_root"):
         OmegaConf.register_new_resolver("project_root", project_root)
+    if not OmegaConf.has_resolver("resume_dir"):
+        OmegaConf.register_new_resolver("resume_dir", resume_dir)
 
 
 def apply_extras(cfg: DictConfig) -> None:
