@@ -78,3 +78,17 @@ def test_logger_and_callback_choices(groups, tiny_ewt, tiny_vectors, tmp_path):
     metrics = train(compose_config("train.yaml", overrides, tmp_path))
     assert "test/acc" in metrics and (tmp_path / "model" / "config.json").is_file()
     assert (tmp_path / "tensorboard").is_dir() == ("logger=many" in groups)
+
+
+def test_debug_overfit_memorises_its_batches(tiny_ewt, tiny_vectors, tmp_path):
+    overrides = ["debug=overfit", *TINY_MODEL, *tiny_data_overrides(tiny_ewt, tiny_vectors),
+                 "model.net.hidden_size=64", "model.optimizer.lr=0.01"]
+    metrics = train(compose_config("train.yaml", overrides, tmp_path))
+    assert metrics["train/acc"] > 0.95
+
+
+def test_debug_limit_runs_a_slice(tiny_ewt, tiny_vectors, tmp_path):
+    overrides = ["debug=limit", *TINY_MODEL, *tiny_data_overrides(tiny_ewt, tiny_vectors)]
+    metrics = train(compose_config("train.yaml", overrides, tmp_path))
+    epochs = {line.split(",")[0] for line in (tmp_path / "csv/metrics.csv").read_text().splitlines()[1:]}
+    assert epochs >= {"0", "1", "2"} and "3" not in epochs and "test/acc" in metrics
