@@ -16,6 +16,7 @@ from lstmlab.evaluation import format_table, write_report
 from lstmlab.models.bilstm_tagger import BiLSTMTagger, TaggerConfig
 from lstmlab.serialization import TAGGER_KIND, load_model_file
 from lstmlab.tasks.tagging import TaggingTask
+from lstmlab.utils.malloc_tuning import tune_malloc
 from lstmlab.utils.run_helpers import apply_extras, config_dir, record_failures, register_resolvers
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def evaluate(cfg: DictConfig) -> dict:
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="eval.yaml")
 def main(cfg: DictConfig) -> None:
+    tune_malloc()
     evaluate(cfg)
 
 

@@ -17,6 +17,7 @@ from lstmlab.data.text_files import decode_lines
 from lstmlab.data.tokenize import tokenize
 from lstmlab.serialization import ModelFileError
 from lstmlab.tagger import TaggedSentence, Tagger
+from lstmlab.utils.malloc_tuning import tune_malloc
 
 UPOS_TAGS = frozenset(
     "ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X".split()
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", choices=("conllu", "tsv"), default="conllu")
     parser.add_argument("--batch-size", type=int, default=256)
     args = parser.parse_args(argv)
+    tune_malloc()
 
     try:
         tagger = Tagger.load(args.model)

@@ -15,6 +15,7 @@ from omegaconf import DictConfig
 
 from lstmlab.callbacks.throughput import ThroughputMonitor
 from lstmlab.serialization import TAGGER_KIND, model_payload, save_model_folder
+from lstmlab.utils.malloc_tuning import tune_malloc
 from lstmlab.utils.run_helpers import apply_extras, config_dir, instantiate_group, record_failures, register_resolvers
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ def _summary(output_dir: str, best: str, export_dir: Path, metrics: dict[str, fl
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train.yaml")
 def main(cfg: DictConfig) -> float | None:
+    tune_malloc()
     metrics = train(cfg)
     optimized = cfg.get("optimized_metric")
     return metrics.get(optimized) if optimized else None
