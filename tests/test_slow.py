@@ -24,7 +24,9 @@ def test_ddp_on_two_cpu_processes(tiny_ewt, tiny_vectors, tmp_path):
                        *TINY_MODEL, *tiny_data_overrides(tiny_ewt, tiny_vectors), f"hydra.run.dir={tmp_path}",
                        timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert re.search(r"test/acc:\s+0\.\d+", result.stdout + result.stderr)
+    output = result.stdout + result.stderr
+    assert "distributed_backend=gloo" in output and "Starting with 2 processes" in output
+    assert re.search(r"test/acc:\s+0\.\d+", output)
     assert (tmp_path / "model" / "model.safetensors").is_file()
 
 
