@@ -94,3 +94,13 @@ def test_debug_limit_runs_a_slice(tiny_ewt, tiny_vectors, tmp_path):
     with (tmp_path / "csv/metrics.csv").open() as handle:
         validated = {row["epoch"] for row in csv.DictReader(handle) if row["val/acc"]}
     assert validated == {"0", "1", "2"} and "test/acc" in metrics
+
+
+def test_bf16_mixed_precision_with_fused_adam_and_clipping(tiny_ewt, tiny_vectors, tmp_path):
+    """trainer=gpu uses bf16-mixed; the CPU runs the same Lightning precision path."""
+    overrides = ["debug=fast_dev_run", "trainer.precision=bf16-mixed", "model=tagger_crf", *TINY_MODEL,
+                 *tiny_data_overrides(tiny_ewt, tiny_vectors)]
+    cfg = compose_config("train.yaml", overrides, tmp_path)
+    assert cfg.model.optimizer.fused and cfg.trainer.gradient_clip_val == 5.0
+    metrics = train(cfg)
+    assert 0.0 <= metrics["test/acc"] <= 1.0 and metrics["test/loss"] == metrics["test/loss"]  # not NaN

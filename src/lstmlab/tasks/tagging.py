@@ -78,6 +78,19 @@ class TaggingTask(L.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor,
                                                          "interval": "epoch"}}
 
+    def configure_gradient_clipping(
+        self, optimizer: torch.optim.Optimizer, gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str | None = None,
+    ) -> None:
+        # Lightning refuses to clip for a fused optimizer under mixed precision, since with fp16's loss scaler
+        # the gradients would still be scaled. bf16 and fp32 have no scaler, so clipping here is exact.
+        if getattr(self.trainer.precision_plugin, "scaler", None) is not None or not gradient_clip_val:
+            super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
+        elif gradient_clip_algorithm in (None, "norm"):
+            torch.nn.utils.clip_grad_norm_(self.parameters(), gradient_clip_val)
+        else:
+            torch.nn.utils.clip_grad_value_(self.parameters(), gradient_clip_val)
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # what a checkpoint needs to be used without this code's config: network config and vocabularies
         checkpoint["lstmlab"] = model_payload(TAGGER_KIND, self.net.config_dict(), self.vocabs.to_dict())
