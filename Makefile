@@ -4,6 +4,7 @@ VENV ?= .venv
 # use the active virtualenv if there is one, else ./.venv
 PY := $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV)/bin/python,$(VENV)/bin/python)
 TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
 # glibc malloc page faults cost 25-30% of LSTM training time on CPU (DESIGN.md); these settings remove them
 RUN_ENV := MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 ARGS ?=
@@ -13,13 +14,13 @@ ARGS ?=
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
-install: ## virtualenv (or the active one) + torch (CPU build; TORCH=... to choose) + lstmlab editable with extras
+install: ## virtualenv (or the active one) + torch (TORCH=..., TORCH_INDEX=...) + lstmlab editable with extras
 	@if [ -z "$(VIRTUAL_ENV)" ] && [ ! -x $(VENV)/bin/python ]; then python3 -m venv $(VENV); fi
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install --quiet -e ".[dev,tensorboard]"
 
-train: ## quick start: UPOS tagger on the bundled UD English EWT (offline, ~5 min on 2 CPU cores)
+train: ## quick start: UPOS tagger on the bundled UD English EWT (offline, ~3 min on 2 CPU cores)
 	$(RUN_ENV) $(PY) -m lstmlab.train experiment=pos_quick $(ARGS)
 
 train-full: ## the full-quality tagger (experiment=pos_ewt)

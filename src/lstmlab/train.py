@@ -75,9 +75,11 @@ def _summary(output_dir: str, best: str, export_dir: Path, metrics: dict[str, fl
         f"Best checkpoint: {best or '(none saved)'}",
         f"Exported model:  {export_dir}  (lstmlab-tag --model {output_dir} < raw.txt)",
     ]
-    for name in ("test/acc", "test/loss", "val/acc", "train_tokens_per_s", "padding_ratio"):
-        if name in metrics:
-            lines.append(f"{name + ':':<17}{metrics[name]:.4f}")
+    shown = [name for name in ("test/acc", "test/loss", "val/acc") if name in metrics]
+    lines += [f"{name + ':':<17}{metrics[name]:.4f}" for name in shown]
+    if "train_tokens_per_s" in metrics:
+        lines.append(f"{'train speed:':<17}{metrics['train_tokens_per_s']:,.0f} tokens/s, "
+                     f"{100 * metrics['padding_ratio']:.1f}% padding")
     return "\n".join(lines)
 
 
