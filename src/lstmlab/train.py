@@ -14,7 +14,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig
 
 from lstmlab.callbacks.throughput import ThroughputMonitor
-from lstmlab.serialization import TAGGER_KIND, model_payload, save_model_folder
+from lstmlab.serialization import save_model_folder
 from lstmlab.utils.malloc_tuning import tune_malloc
 from lstmlab.utils.run_helpers import apply_extras, config_dir, instantiate_group, record_failures, register_resolvers
 
@@ -45,8 +45,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     loggers = instantiate_group(cfg.get("logger"))
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
-    if cfg.get("train", True):
-        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
@@ -58,8 +57,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     export_dir = Path(cfg.paths.output_dir) / "model"
     if trainer.is_global_zero:
-        payload = model_payload(TAGGER_KIND, model.net.config_dict(), model.vocabs.to_dict())
-        save_model_folder(export_dir, payload, model.net.state_dict())
+        save_model_folder(export_dir, model.model_payload(), model.net.state_dict())
 
     throughput = next((c for c in callbacks if isinstance(c, ThroughputMonitor)), None)
     if throughput is not None:

@@ -91,9 +91,12 @@ class TaggingTask(L.LightningModule):
         else:
             torch.nn.utils.clip_grad_value_(self.parameters(), gradient_clip_val)
 
+    def model_payload(self) -> dict:
+        """What a saved model needs to be used without this run's config: network config and vocabularies."""
+        return model_payload(TAGGER_KIND, self.net.config_dict(), self.vocabs.to_dict())
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        # what a checkpoint needs to be used without this code's config: network config and vocabularies
-        checkpoint["lstmlab"] = model_payload(TAGGER_KIND, self.net.config_dict(), self.vocabs.to_dict())
+        checkpoint["lstmlab"] = self.model_payload()
         # dropout's random state, so a resumed run continues exactly where an uninterrupted one would
         checkpoint["lstmlab_rng"] = torch.get_rng_state()
 
