@@ -30,7 +30,7 @@ def evaluate(cfg: DictConfig) -> dict:
     vocabs = TaggingVocabs.from_dict(payload["vocabs"])
     net = BiLSTMTagger(TaggerConfig(**payload["net_config"]))
     net.load_state_dict(state)
-    model = TaggingTask(net, vocabs, optimizer=None)
+    model = TaggingTask(net, vocabs)
 
     datamodule = hydra.utils.instantiate(cfg.data, _partial_=True)(vocabs=vocabs)  # see train.py on why called
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, logger=False, callbacks=[])

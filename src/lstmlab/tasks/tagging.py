@@ -20,7 +20,7 @@ class TaggingTask(L.LightningModule):
         self,
         net: BiLSTMTagger,
         vocabs: TaggingVocabs,
-        optimizer: Callable[..., torch.optim.Optimizer],
+        optimizer: Callable[..., torch.optim.Optimizer] | None = None,  # None: evaluation only
         scheduler: Callable[..., Any] | None = None,
         monitor: str = "val/acc",
     ) -> None:
@@ -32,7 +32,7 @@ class TaggingTask(L.LightningModule):
         self.monitor = monitor
         num_tags = len(vocabs.tags)
         # one metric instance per stage (a ModuleDict cannot use "train" as a key); inputs are ids the network
-        # made, so torchmetrics' per-update argument checks (~1 ms a step on CPU) are skipped
+        # made, so torchmetrics' per-update argument checks are skipped
         self.train_acc, self.val_acc, self.test_acc = (
             MulticlassAccuracy(num_tags, average="micro", ignore_index=TAG_PADDING, validate_args=False)
             for _ in range(3)
@@ -71,6 +71,8 @@ class TaggingTask(L.LightningModule):
         self._shared_step(batch, "test")
 
     def configure_optimizers(self) -> dict:
+        if self.optimizer_factory is None:
+            raise ValueError("this TaggingTask was built for evaluation: pass optimizer=... to train it")
         optimizer = self.optimizer_factory(params=self.parameters())
         if self.scheduler_factory is None:
             return {"optimizer": optimizer}
