@@ -5,8 +5,10 @@ from __future__ import annotations
 import random
 
 import torch
+from lightning.fabric.utilities.data import _set_sampler_epoch
+from torch.utils.data import DataLoader
 
-from lstmlab.data.batching import TAG_PADDING, BucketBatchSampler, collate_sentences
+from lstmlab.data.batching import TAG_PADDING, BucketBatchSampler, EpochSampler, collate_sentences
 from lstmlab.data.tagging_vocabs import TaggingVocabs
 
 
@@ -20,22 +22,39 @@ def padding(batches, sizes):
     return 1 - real / sum(len(b) * max(sizes[i] for i in b) for b in batches)
 
 
+def bucket(sizes, batch_size, shuffle=True, seed=0):
+    return BucketBatchSampler(EpochSampler(len(sizes), shuffle=shuffle, seed=seed), sizes, batch_size)
+
+
 def test_every_index_once_deterministic_per_epoch_and_little_padding():
     sizes = lengths()
-    sampler = BucketBatchSampler(sizes, batch_size=32, seed=7)
+    sampler = bucket(sizes, 32, seed=7)
     first = list(sampler)
     assert sorted(i for b in first for i in b) == list(range(len(sizes)))
     assert len(first) == len(sampler) == 32
     assert list(sampler) == first
-    sampler.set_epoch(1)
+    sampler.sampler.set_epoch(1)
     assert list(sampler) != first
     unsorted = [list(range(i, min(i + 32, len(sizes)))) for i in range(0, len(sizes), 32)]
     assert padding(first, sizes) < 0.1 < padding(unsorted, sizes)
 
 
+def test_lightning_epoch_hook_reaches_the_sampler():
+    """Lightning calls set_epoch on `dataloader.batch_sampler.sampler`: every epoch must get new batches."""
+    sizes = lengths(200)
+    loader = DataLoader(list(range(200)), batch_sampler=bucket(sizes, 16, seed=1))
+    orders = []
+    for epoch in range(3):
+        _set_sampler_epoch(loader, epoch)
+        orders.append([batch.tolist() for batch in loader])
+    assert orders[0] != orders[1] != orders[2]
+    _set_sampler_epoch(loader, 1)
+    assert [batch.tolist() for batch in loader] == orders[1]
+
+
 def test_evaluation_order_is_by_length():
     sizes = lengths(100)
-    batches = list(BucketBatchSampler(sizes, batch_size=10, shuffle=False))
+    batches = list(bucket(sizes, 10, shuffle=False))
     flat = [i for b in batches for i in b]
     assert [sizes[i] for i in flat] == sorted(sizes)
 
@@ -44,7 +63,7 @@ def test_ranks_get_disjoint_equal_shares():
     sizes = lengths(330)
     shares = []
     for rank in range(2):
-        sampler = BucketBatchSampler(sizes, batch_size=32, seed=3)
+        sampler = bucket(sizes, 32, seed=3)
         sampler.rank, sampler.world_size = rank, 2
         shares.append(list(sampler))
         assert len(shares[-1]) == len(sampler) == 6

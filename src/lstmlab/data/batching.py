@@ -17,45 +17,67 @@ from lstmlab.data.tagging_vocabs import EncodedSentence
 TAG_PADDING = -100  # ignored by cross-entropy and by the accuracy metrics
 
 
-class BucketBatchSampler(Sampler[list[int]]):
-    """Shuffle, cut into pools of `pool_size` batches, sort each pool by length, batch, shuffle the batches.
+class EpochSampler(Sampler[int]):
+    """range(size), shuffled by (seed, epoch) when `shuffle`.
 
-    Deterministic for a given (seed, epoch), so a resumed run sees the same batches as an uninterrupted one.
+    Lightning calls `set_epoch` on a batch sampler's `.sampler` at every epoch start, resumed runs included,
+    so each epoch gets a new order and a resumed run sees the same batches as an uninterrupted one.
+    """
+
+    def __init__(self, size: int, shuffle: bool = True, seed: int = 0) -> None:
+        self.size = size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def random(self) -> random.Random:
+        return random.Random(self.seed * 100_003 + self.epoch)
+
+    def __iter__(self) -> Iterator[int]:
+        indices = list(range(self.size))
+        if self.shuffle:
+            self.random().shuffle(indices)
+        return iter(indices)
+
+    def __len__(self) -> int:
+        return self.size
+
+
+class BucketBatchSampler(Sampler[list[int]]):
+    """Take the sampler's order, cut it into pools of `pool_size` batches, sort each pool by length, batch,
+    shuffle the batches. Without shuffling, all sentences are sorted by length (evaluation).
+
     Under DDP each rank takes every world_size-th batch (the last batches repeat so all ranks step alike).
     """
 
-    def __init__(
-        self, lengths: Sequence[int], batch_size: int, shuffle: bool = True, pool_size: int = 50, seed: int = 0
-    ) -> None:
+    def __init__(self, sampler: EpochSampler, lengths: Sequence[int], batch_size: int, pool_size: int = 50) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
+        if len(sampler) != len(lengths):
+            raise ValueError(f"the sampler has {len(sampler)} items but {len(lengths)} lengths were given")
+        self.sampler = sampler
         self.lengths = list(lengths)
         self.batch_size = batch_size
-        self.shuffle = shuffle
         self.pool_size = pool_size
-        self.seed = seed
-        self.epoch = 0
         if dist.is_available() and dist.is_initialized():
             self.rank, self.world_size = dist.get_rank(), dist.get_world_size()
         else:
             self.rank, self.world_size = 0, 1
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
     def _batches(self) -> list[list[int]]:
-        indices = list(range(len(self.lengths)))
-        if not self.shuffle:
+        indices = list(self.sampler)
+        if not self.sampler.shuffle:
             indices.sort(key=lambda i: self.lengths[i])
             return [indices[i : i + self.batch_size] for i in range(0, len(indices), self.batch_size)]
-        rng = random.Random(self.seed * 100_003 + self.epoch)
-        rng.shuffle(indices)
         pool = self.batch_size * self.pool_size
         batches = []
         for start in range(0, len(indices), pool):
             chunk = sorted(indices[start : start + pool], key=lambda i: self.lengths[i])
             batches += [chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
-        rng.shuffle(batches)
+        self.sampler.random().shuffle(batches)
         return batches
 
     def __iter__(self) -> Iterator[list[int]]:

@@ -11,7 +11,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from lstmlab.data.batching import BucketBatchSampler, collate_sentences
+from lstmlab.data.batching import BucketBatchSampler, EpochSampler, collate_sentences
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.tagging_sources import load_tagged_split
 from lstmlab.data.tagging_vocabs import EncodedSentence, TaggingVocabs
@@ -162,8 +162,8 @@ class TaggingDataModule(L.LightningDataModule):
     def _loader(self, split: str, train: bool) -> DataLoader:
         sentences = self.splits[split]
         sampler = BucketBatchSampler(
-            [len(s.words) for s in sentences], self.batch_size if train else self.eval_batch_size,
-            shuffle=train, pool_size=self.pool_size, seed=self.seed,
+            EpochSampler(len(sentences), shuffle=train, seed=self.seed), [len(s.words) for s in sentences],
+            self.batch_size if train else self.eval_batch_size, pool_size=self.pool_size,
         )
         return DataLoader(sentences, batch_sampler=sampler, collate_fn=collate_sentences,
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
