@@ -50,6 +50,9 @@ def test_lightning_epoch_hook_reaches_the_sampler():
     assert orders[0] != orders[1] != orders[2]
     _set_sampler_epoch(loader, 1)
     assert [batch.tolist() for batch in loader] == orders[1]
+    early = iter(loader)  # Lightning makes the iterator first, then sets the epoch
+    _set_sampler_epoch(loader, 2)
+    assert [batch.tolist() for batch in early] == orders[2]
 
 
 def test_evaluation_order_is_by_length():

@@ -81,12 +81,14 @@ class BucketBatchSampler(Sampler[list[int]]):
         return batches
 
     def __iter__(self) -> Iterator[list[int]]:
+        # a generator, so the order is drawn at the first batch: Lightning creates the iterator before it calls
+        # set_epoch, and an order drawn eagerly would belong to the previous epoch
         batches = self._batches()
         if self.world_size > 1:
             per_rank = -(-len(batches) // self.world_size)
             batches += batches[: per_rank * self.world_size - len(batches)]
             batches = batches[self.rank :: self.world_size]
-        return iter(batches)
+        yield from batches
 
     def __len__(self) -> int:
         batches = -(-len(self.lengths) // self.batch_size)  # pools hold whole batches, so this is exact
