@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from lstmlab.data.batching import collate_sentences
+from lstmlab.data.batching import BucketBatchSampler, EpochSampler, collate_sentences
 from lstmlab.data.tagging_vocabs import TaggingVocabs
 from lstmlab.data.tokenize import tokenize
 from lstmlab.models.bilstm_tagger import BiLSTMTagger, TaggerConfig
@@ -56,18 +56,14 @@ class Tagger:
             if not tokens:
                 raise ValueError(f"sentence {position} is empty: there is nothing to tag")
         results: list[TaggedSentence | None] = [None] * len(token_lists)
-        for batch_indices in _length_batches(token_lists, batch_size):
+        device = next(self.net.parameters()).device
+        by_length = BucketBatchSampler(EpochSampler(len(token_lists), shuffle=False),
+                                       [len(t) for t in token_lists], batch_size)
+        for batch_indices in by_length:
             batch = collate_sentences([self.vocabs.encode(token_lists[i]) for i in batch_indices])
-            device = next(self.net.parameters()).device
             mask = batch["mask"].to(device)
             predicted = self.net.decode(self.net(batch["words"].to(device), batch["chars"].to(device), mask), mask)
             for row, index in enumerate(batch_indices):
                 tags = self.vocabs.tags.decode(predicted[row, : len(token_lists[index])].tolist())
                 results[index] = TaggedSentence(token_lists[index], tags)
         return results[0] if single else results
-
-
-def _length_batches(token_lists: Sequence[Sequence[str]], batch_size: int) -> Iterable[list[int]]:
-    order = sorted(range(len(token_lists)), key=lambda i: len(token_lists[i]))
-    for start in range(0, len(order), batch_size):
-        yield order[start : start + batch_size]
