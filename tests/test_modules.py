@@ -7,7 +7,6 @@ import torch
 from lstmlab.modules.char_cnn import CharCNN
 from lstmlab.modules.char_lstm import CharLSTM
 from lstmlab.modules.masked_bilstm import MaskedBiLSTM, reverse_within_length
-from lstmlab.modules.word_embedding import WordEmbedding
 
 
 def test_reverse_within_length():
@@ -43,15 +42,3 @@ def test_char_encoders_ignore_padding_characters():
         padded = torch.tensor([[[3, 4, 5, 0, 0]]])
         assert torch.allclose(encoder(word), encoder(padded), atol=1e-6)
         assert encoder(word).shape == (1, 1, encoder.output_dim)
-
-
-def test_word_dropout_and_pretrained_rows():
-    embedding = WordEmbedding(10, 4, word_dropout=1.0)
-    rows, vectors = torch.tensor([2, 5]), torch.arange(8, dtype=torch.float).view(2, 4)
-    embedding.load_pretrained(rows, vectors)
-    assert torch.equal(embedding.embedding.weight[5], vectors[1])
-    assert embedding.embedding.weight[0].eq(0).all()
-    words = torch.tensor([[2, 5, 0]])
-    assert torch.equal(embedding.eval()(words)[0, 0], vectors[0])
-    dropped = embedding.train()(words)
-    assert torch.equal(dropped[0, 0], embedding.embedding.weight[1]) and dropped[0, 2].eq(0).all()
