@@ -1,5 +1,7 @@
 """Tagger throughput: Lightning training vs a plain PyTorch loop of the same network on the same batches,
-and inference speed of `Tagger.predict` and of the `lstmlab-tag` command. Prints a Markdown table.
+and inference speed of `Tagger.predict` and of the `lstmlab-tag` command. Prints a Markdown table headed by the CPU
+it ran on (`describe_cpu()`): the figures differ several-fold between machines. The bf16 row runs only where oneDNN
+has a bf16 LSTM (AVX-512 bf16 or AMX); elsewhere it reads n/a instead of crashing the run.
 
     make bench                      # 1-layer tagger (the quick start's), 200 timed batches
     make bench ARGS="--layers 2 --crf"
@@ -9,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
@@ -27,10 +28,12 @@ from lstmlab.data.tagging_datamodule import TaggingDataModule
 from lstmlab.models.bilstm_tagger import BiLSTMTagger, TaggerConfig
 from lstmlab.serialization import TAGGER_KIND, model_payload, save_model_folder
 from lstmlab.tasks.tagging import TaggingTask
+from lstmlab.utils.cpu import bf16_lstm_supported, describe_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 EWT = ROOT / "data" / "ud_english_ewt"
 WARMUP = 10
+NO_BF16 = "n/a (this CPU has no bf16 LSTM in oneDNN)"
 
 
 def make_net(datamodule: TaggingDataModule, args: argparse.Namespace) -> BiLSTMTagger:
@@ -131,28 +134,32 @@ def main() -> None:
     plain_before = plain_loop(make_net(datamodule, args), batches)
     lightning = lightning_loop(make_net(datamodule, args), datamodule, batches)
     plain = (plain_before + plain_loop(make_net(datamodule, args), batches)) / 2
-    bf16 = plain_loop(make_net(datamodule, args), batches, autocast=True)
+    bf16 = plain_loop(make_net(datamodule, args), batches, autocast=True) if bf16_lstm_supported() else None
     predict_rate, command_rate, test_tokens = inference(make_net(datamodule, args), datamodule)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     network = f"{args.layers}-layer BiLSTM 256{' + CRF' if args.crf else ''}, batch {args.batch_size}"
+    bf16_cells = (f"{bf16:,.0f}", f"{bf16 / plain:.2f}x") if bf16 is not None else (NO_BF16, "")
     rows = [
         ("train: plain PyTorch loop (fp32)", f"{plain:,.0f}", "1.00x"),
         ("train: lstmlab Lightning TaggingTask (fp32)", f"{lightning:,.0f}", f"{lightning / plain:.2f}x"),
-        ("train: plain loop, bf16 autocast", f"{bf16:,.0f}", f"{bf16 / plain:.2f}x"),
+        ("train: plain loop, bf16 autocast", *bf16_cells),
         (f"inference: Tagger.predict ({test_tokens:,} EWT test tokens)", f"{predict_rate:,.0f}", ""),
         ("inference: lstmlab-tag command, incl. start-up", f"{command_rate:,.0f}", ""),
     ]
     print(f"\n{network}; {args.batches} timed batches of EWT train; padding {100 * padding:.1f}%; "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.machine()}; "
-          f"peak RSS {peak_mb:,.0f} MB; {date.today()}\n")
+          f"peak RSS {peak_mb:,.0f} MB; {date.today()}\nCPU: {describe_cpu()}\n")
     print("| what | tokens/s | vs plain |\n|---|---:|---:|")
     for row in rows:
         print(f"| {row[0]} | {row[1]} | {row[2]} |")
+    if bf16 is None:
+        print("\nbf16 row not run: oneDNN on this CPU cannot build a bf16 LSTM (that needs AVX-512 bf16 or AMX); "
+              "train with trainer.precision=32-true here.")
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / f"tagger_throughput_{args.layers}l{'_crf' if args.crf else ''}.json").write_text(
-        json.dumps({"network": network, "padding": padding, "rows": rows, "date": str(date.today())}, indent=1)
+        json.dumps({"network": network, "padding": padding, "rows": rows, "date": str(date.today()),
+                    "cpu": describe_cpu()}, indent=1)
     )
 
 

@@ -86,3 +86,19 @@ def compose_config(config_name: str, overrides: list[str], output_dir: Path) -> 
         cfg.hydra.job.num = 0
     HydraConfig().set_config(cfg)
     return cfg
+
+
+def train_tiny(tiny: dict[str, Path], vectors: Path, output_dir: Path, *extra: str) -> dict:
+    """The quick-start experiment, tiny and short, on the tiny EWT cut."""
+    from lstmlab.train import train
+
+    overrides = ["experiment=pos_quick", *TINY_MODEL, *tiny_data_overrides(tiny, vectors),
+                 "trainer.max_epochs=3", "model.optimizer.lr=0.01", *extra]
+    return train(compose_config("train.yaml", overrides, output_dir))
+
+
+@pytest.fixture(scope="session")
+def trained(tiny_ewt, tiny_vectors, tmp_path_factory) -> tuple[Path, dict]:
+    """(run directory, metrics) of one tiny training run shared by the tests that use a trained model."""
+    run = tmp_path_factory.mktemp("run")
+    return run, train_tiny(tiny_ewt, tiny_vectors, run)

@@ -8,8 +8,10 @@ import torch
 from lightning.fabric.utilities.data import _set_sampler_epoch
 from torch.utils.data import DataLoader
 
-from lstmlab.data.batching import TAG_PADDING, BucketBatchSampler, EpochSampler, collate_sentences
-from lstmlab.data.tagging_vocabs import TaggingVocabs
+from lstmlab.data.batching import BucketBatchSampler, EpochSampler
+from lstmlab.data.ragged import Ragged
+from lstmlab.data.tagging_split import TAG_PADDING, TaggedSplit
+from lstmlab.data.text_vocabs import TextVocabs
 
 
 def lengths(n=1000, seed=0):
@@ -22,8 +24,9 @@ def padding(batches, sizes):
     return 1 - real / sum(len(b) * max(sizes[i] for i in b) for b in batches)
 
 
-def bucket(sizes, batch_size, shuffle=True, seed=0):
-    return BucketBatchSampler(EpochSampler(len(sizes), shuffle=shuffle, seed=seed), sizes, batch_size)
+def bucket(sizes, batch_size, shuffle=True, seed=0, num_replicas=1, rank=0):
+    return BucketBatchSampler(EpochSampler(len(sizes), shuffle=shuffle, seed=seed), sizes, batch_size,
+                              num_replicas=num_replicas, rank=rank)
 
 
 def test_every_index_once_deterministic_per_epoch_and_little_padding():
@@ -62,22 +65,59 @@ def test_evaluation_order_is_by_length():
     assert [sizes[i] for i in flat] == sorted(sizes)
 
 
-def test_ranks_get_disjoint_equal_shares():
+def test_training_ranks_take_equal_steps_and_repeat_only_the_remainder():
+    """330 items in 11 batches of 32 over 2 ranks: 6 steps each, so exactly one batch is repeated."""
     sizes = lengths(330)
-    shares = []
-    for rank in range(2):
-        sampler = bucket(sizes, 32, seed=3)
-        sampler.rank, sampler.world_size = rank, 2
-        shares.append(list(sampler))
-        assert len(shares[-1]) == len(sampler) == 6
-    covered = {i for share in shares for b in share for i in b}
-    assert covered == set(range(len(sizes)))
+    shares = [list(bucket(sizes, 32, seed=3, num_replicas=2, rank=rank)) for rank in range(2)]
+    assert [len(share) for share in shares] == [6, 6] == [len(bucket(sizes, 32, num_replicas=2, rank=r))
+                                                        for r in range(2)]
+    batches = [tuple(b) for share in shares for b in share]
+    assert len(set(batches)) == 11  # 12 batches taken, 11 distinct: one repeat to even the steps out
+    assert {i for b in batches for i in b} == set(range(len(sizes)))
+    rank0, rank1 = ({i for b in share for i in b} for share in shares)
+    overlap = rank0 & rank1
+    assert len(overlap) <= 32  # at most the repeated batch is shared
 
 
-def test_collate_pads_and_masks():
-    vocabs = TaggingVocabs.build([(["a", "bb"], ["X", "Y"])])
-    batch = collate_sentences([vocabs.encode(["a", "bb"], ["X", "Y"]), vocabs.encode(["bb"], ["Y"])])
+def test_evaluation_shards_are_disjoint_and_cover_every_item_once():
+    """Validation/test under DDP: no item repeats, so metrics count every sentence exactly once."""
+    sizes = lengths(330)
+    shares = [list(bucket(sizes, 32, shuffle=False, num_replicas=2, rank=rank)) for rank in range(2)]
+    flat = [i for share in shares for b in share for i in b]
+    assert sorted(flat) == list(range(len(sizes)))  # each index exactly once over both ranks
+    assert [len(share) for share in shares] == [6, 5]
+    assert [len(bucket(sizes, 32, shuffle=False, num_replicas=2, rank=r)) for r in range(2)] == [6, 5]
+
+
+def test_sampler_built_outside_training_never_shards():
+    """A sampler without explicit replicas yields everything, even inside a process group."""
+    sizes = lengths(100)
+    assert sorted(i for b in bucket(sizes, 7, shuffle=False) for i in b) == list(range(100))
+
+
+def test_pair_lengths_bucket_by_both_sentences():
+    pairs = [(3, 9), (3, 2), (1, 1), (3, 5)]
+    batches = list(bucket(pairs, 2, shuffle=False))
+    assert batches == [[2, 1], [3, 0]]
+
+
+def test_tagged_split_pads_masks_and_counts():
+    vocabs = TextVocabs.build(TextVocabs.count_forms([["a", "bb"]]), ["X", "Y"])
+    split = TaggedSplit(vocabs.encode_tokens([["a", "bb"], ["bb"]]), Ragged.from_rows([[0, 1], [1]]))
+    batch = split.__getitems__([0, 1])
     assert batch["words"].shape == (2, 2) and batch["chars"].shape == (2, 2, 2)
     assert batch["mask"].tolist() == [[True, True], [True, False]]
     assert batch["tags"].tolist() == [[0, 1], [1, TAG_PADDING]]
+    assert batch["words"].tolist() == [[vocabs.words.index("a"), vocabs.words.index("bb")],
+                                       [vocabs.words.index("bb"), 0]]
+    assert batch["chars"][0, 1].tolist() == vocabs.chars.encode(["b", "b"])
+    assert batch["chars"][0, 0].tolist() == [vocabs.chars.index("a"), 0]
     assert torch.equal(batch["chars"][1, 1], torch.zeros(2, dtype=torch.long))
+    assert (batch["num_tokens"], batch["num_positions"]) == (3, 4)
+
+
+def test_ragged_rows_round_trip():
+    rows = [[1, 2], [], [3, 4, 5]]
+    ragged = Ragged.from_rows(rows)
+    assert [ragged[i].tolist() for i in range(len(ragged))] == rows
+    assert ragged.lengths.tolist() == [2, 0, 3] and ragged.nbytes == 5 * 4 + 4 * 8

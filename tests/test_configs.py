@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import hydra
+import lightning as L
 import pytest
-from conftest import CONF_DIR, TINY_MODEL, compose_config, tiny_data_overrides
+import torch
+from conftest import CONF_DIR, ROOT, TINY_MODEL, compose_config, tiny_data_overrides
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import MissingMandatoryValue
 
 from lstmlab import Tagger
 from lstmlab.data.conllu_reader import read_conllu
 from lstmlab.train import train
+from lstmlab.utils.cpu import bf16_lstm_supported, cpu_model
 
 EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
 
@@ -96,11 +103,77 @@ def test_debug_limit_runs_a_slice(tiny_ewt, tiny_vectors, tmp_path):
     assert validated == {"0", "1", "2"} and "test/acc" in metrics
 
 
-def test_bf16_mixed_precision_with_fused_adam_and_clipping(tiny_ewt, tiny_vectors, tmp_path):
-    """trainer=gpu uses bf16-mixed; the CPU runs the same Lightning precision path."""
-    overrides = ["debug=fast_dev_run", "trainer.precision=bf16-mixed", "model=tagger_crf", *TINY_MODEL,
-                 *tiny_data_overrides(tiny_ewt, tiny_vectors)]
+class GradientNorms(L.Callback):
+    """Total gradient norm before clipping (Lightning calls on_before_optimizer_step first) and after it
+    (gradients stay in place after the optimizer step until the next batch zeroes them)."""
+
+    def __init__(self) -> None:
+        self.before: list[float] = []
+        self.after: list[float] = []
+
+    @staticmethod
+    def norm(module: L.LightningModule) -> float:
+        return torch.norm(torch.stack([p.grad.norm() for p in module.parameters() if p.grad is not None])).item()
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
+        self.before.append(self.norm(pl_module))
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.after.append(self.norm(pl_module))
+
+
+@pytest.mark.skipif(not bf16_lstm_supported(), reason=f"oneDNN on this CPU ({cpu_model()}) has no bf16 LSTM")
+def test_bf16_mixed_precision_with_fused_adam_clips_gradients(tiny_ewt, tiny_vectors, tmp_path):
+    """trainer=gpu uses bf16-mixed with fused Adam; the CPU runs the same Lightning precision path."""
+    overrides = ["trainer.precision=bf16-mixed", "model=tagger_crf", "trainer.gradient_clip_val=0.05",
+                 "trainer.max_epochs=1", "trainer.limit_train_batches=4", "trainer.limit_val_batches=1",
+                 *TINY_MODEL, *tiny_data_overrides(tiny_ewt, tiny_vectors)]
     cfg = compose_config("train.yaml", overrides, tmp_path)
-    assert cfg.model.optimizer.fused and cfg.trainer.gradient_clip_val == 5.0
-    metrics = train(cfg)
-    assert 0.0 <= metrics["test/acc"] <= 1.0 and metrics["test/loss"] == metrics["test/loss"]  # not NaN
+    assert cfg.model.optimizer.fused
+    datamodule = hydra.utils.instantiate(cfg.data)
+    datamodule.setup("fit")
+    model = hydra.utils.instantiate(cfg.model, _partial_=True)(datamodule=datamodule)
+    norms = GradientNorms()
+    trainer = hydra.utils.instantiate(cfg.trainer, callbacks=[norms], logger=False, enable_checkpointing=False)
+    trainer.fit(model, datamodule=datamodule)
+    assert len(norms.after) == 4 and isinstance(model.optimizers().optimizer, torch.optim.Adam)
+    assert min(norms.before) > 0.2  # clipping had work to do: every step's norm was over 4x the limit
+    assert max(norms.after) == pytest.approx(0.05, rel=1e-3)  # and every step's gradients were clipped to 0.05
+
+
+def test_bf16_on_a_cpu_without_it_stops_at_start_up_with_one_clear_message(tiny_ewt, tiny_vectors, tmp_path):
+    """ONEDNN_MAX_CPU_ISA=AVX2 makes oneDNN behave as on an AVX2-only CPU (such as AMD Zen 3)."""
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2", "PYTHONPATH": str(ROOT / "src")}
+    overrides = ["trainer.precision=bf16-mixed", *TINY_MODEL, *tiny_data_overrides(tiny_ewt, tiny_vectors),
+                 f"hydra.run.dir={tmp_path}"]
+    result = subprocess.run([sys.executable, "-m", "lstmlab.train", *overrides], capture_output=True, text=True,
+                            env=env, timeout=300, cwd=ROOT)
+    assert result.returncode != 0
+    assert "trainer.precision=bf16-mixed needs a CPU whose oneDNN can run a bf16 LSTM" in result.stderr
+    assert "primitive descriptor" not in result.stderr and "Epoch 0" not in result.stdout + result.stderr
+
+
+def test_seed_drives_the_data_module(tiny_ewt, tiny_vectors, tmp_path):
+    """One `seed` sets the batch order and the val_split draw; different seeds give different ones."""
+    def data(seed: int):
+        overrides = [f"seed={seed}", *TINY_MODEL, *tiny_data_overrides(tiny_ewt, tiny_vectors), "data.val_path=null",
+                     "data.val_split=0.1"]
+        cfg = compose_config("train.yaml", overrides, tmp_path)
+        assert cfg.data.seed == seed
+        datamodule = hydra.utils.instantiate(cfg.data)
+        datamodule.setup("fit")
+        val_words = datamodule.splits["val"].__getitems__(range(5))["words"].tolist()
+        first_batch = next(iter(datamodule.train_dataloader()))["words"].tolist()
+        return val_words, first_batch
+
+    same, again, other = data(7), data(7), data(8)
+    assert same == again
+    assert same[0] != other[0] and same[1] != other[1]
+
+
+def test_one_monitor_and_mode_drive_checkpoints_early_stopping_scheduler_and_sweeps(tmp_path):
+    cfg = compose_config("train.yaml", ["monitor=val/loss", "mode=min"], tmp_path)
+    assert cfg.callbacks.model_checkpoint.monitor == cfg.callbacks.early_stopping.monitor == "val/loss"
+    assert cfg.callbacks.model_checkpoint.mode == cfg.callbacks.early_stopping.mode == "min"
+    assert cfg.model.scheduler.mode == cfg.model.mode == "min" and cfg.model.monitor == "val/loss"
+    assert cfg.optimized_metric == "val/loss"

@@ -11,25 +11,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, TINY_MODEL, compose_config, tiny_data_overrides
+from conftest import ROOT, compose_config, train_tiny
 from safetensors.torch import load_file
 
 from lstmlab import Tagger
+from lstmlab.data.conllu_reader import read_conllu
 from lstmlab.eval import evaluate
 from lstmlab.serialization import ModelFileError, load_model_file
-from lstmlab.train import train
-
-
-def train_tiny(tiny_ewt, tiny_vectors, output_dir: Path, *extra: str) -> dict:
-    overrides = ["experiment=pos_quick", *TINY_MODEL, *tiny_data_overrides(tiny_ewt, tiny_vectors),
-                 "trainer.max_epochs=3", "model.optimizer.lr=0.01", *extra]
-    return train(compose_config("train.yaml", overrides, output_dir))
-
-
-@pytest.fixture(scope="module")
-def trained(tiny_ewt, tiny_vectors, tmp_path_factory) -> tuple[Path, dict]:
-    run = tmp_path_factory.mktemp("run")
-    return run, train_tiny(tiny_ewt, tiny_vectors, run)
 
 
 def test_run_directory_has_everything(trained):
@@ -48,7 +36,7 @@ def test_every_model_path_loads_the_same_weights(trained):
     run, _ = trained
     exported = load_file(run / "model/model.safetensors")
     payload, from_ckpt = load_model_file(run / "checkpoints/best.ckpt", "tagger")
-    assert payload["vocabs"]["tags"]["itos"][0] == "NOUN"
+    assert payload["vocabs"]["labels"]["itos"][0] == "NOUN"
     assert exported.keys() == from_ckpt.keys()
     assert all(torch.equal(exported[k], from_ckpt[k]) for k in exported)
     sentence = ["The", "cat", "sat", "on", "the", "mat", "."]
@@ -120,8 +108,11 @@ def test_eval_reports_per_tag_scores_and_confusion(trained, tiny_ewt, tmp_path):
     cfg = compose_config("eval.yaml", [f"ckpt_path={run}", f"data.test_path={tiny_ewt['test']}",
                                        "extras.print_config=false"], tmp_path)
     report = evaluate(cfg)
+    gold_tokens = sum(len(s["tokens"]) for s in read_conllu(tiny_ewt["test"]))
     assert report["accuracy"] == pytest.approx(metrics["test/acc"], abs=1e-6)
-    assert report["tokens"] == sum(row["support"] for row in report["per_tag"]) > 500
+    assert report["tokens"] == sum(row["support"] for row in report["per_tag"]) == gold_tokens
+    again = evaluate(cfg)  # a second test loop on the same model starts its confusion matrix afresh
+    assert again["tokens"] == gold_tokens and again["confusion"] == report["confusion"]
     saved = json.loads((tmp_path / "report.json").read_text())
     assert saved["accuracy"] == report["accuracy"] and len(saved["per_tag"]) == 17
     assert (tmp_path / "confusion_matrix.png").stat().st_size > 10_000
@@ -158,14 +149,21 @@ def test_resumed_run_ends_where_an_uninterrupted_run_ends(tiny_ewt, tiny_vectors
     assert {"0", "1", "2"} <= set(epochs)  # the metrics of the epochs before the interruption are kept
 
 
-def test_console_script_lstmlab_eval(trained, tiny_ewt, tmp_path):
+def test_console_script_lstmlab_eval_writes_its_own_run_directory(trained, tiny_ewt, tmp_path):
+    """Given the training run's best.ckpt, evaluation writes under logs/eval/runs/<ts>/ and leaves the run as
+    it was (Hydra's run directory must not follow ckpt_path the way a resumed training run does)."""
     script = Path(sys.executable).parent / "lstmlab-eval"
     if not script.exists():
         pytest.skip("lstmlab is not installed as a package (make install)")
+    run = trained[0]
+    before = {path: path.stat().st_mtime_ns for path in run.rglob("*")}
     result = subprocess.run(
-        [str(script), f"ckpt_path={trained[0]}", f"data.test_path={tiny_ewt['test']}", f"hydra.run.dir={tmp_path}",
-         "extras.print_config=false"],
+        [str(script), f"ckpt_path={run}/checkpoints/best.ckpt", f"data.test_path={tiny_ewt['test']}",
+         f"paths.log_dir={tmp_path / 'logs'}", "extras.print_config=false"],
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert json.loads((tmp_path / "report.json").read_text())["accuracy"] == pytest.approx(trained[1]["test/acc"])
+    assert {path: path.stat().st_mtime_ns for path in run.rglob("*")} == before
+    (report,) = (tmp_path / "logs/eval/runs").glob("*/report.json")
+    assert (report.parent / ".hydra/config.yaml").is_file()
+    assert json.loads(report.read_text())["accuracy"] == pytest.approx(trained[1]["test/acc"])

@@ -5,17 +5,20 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lstmlab.data.batching import collate_sentences
 from lstmlab.data.conllu_reader import read_conllu
-from lstmlab.data.tagging_vocabs import TaggingVocabs
+from lstmlab.data.ragged import Ragged
+from lstmlab.data.tagging_split import TaggedSplit
+from lstmlab.data.text_vocabs import TextVocabs
 from lstmlab.models.bilstm_tagger import BiLSTMTagger, TaggerConfig
 
 
 @pytest.fixture(scope="module")
 def batch_and_vocabs(tiny_ewt):
     sentences = list(read_conllu(tiny_ewt["train"]))[:16]
-    vocabs = TaggingVocabs.build((s["tokens"], s["tags"]) for s in sentences)
-    batch = collate_sentences([vocabs.encode(s["tokens"], s["tags"]) for s in sentences])
+    vocabs = TextVocabs.build(TextVocabs.count_forms(s["tokens"] for s in sentences),
+                              (tag for s in sentences for tag in s["tags"]))
+    tags = Ragged.from_rows([vocabs.labels.encode(s["tags"]) for s in sentences])
+    batch = TaggedSplit(vocabs.encode_tokens(s["tokens"] for s in sentences), tags).__getitems__(range(16))
     return batch, vocabs
 
 
@@ -23,12 +26,12 @@ def batch_and_vocabs(tiny_ewt):
 def test_tagger_learns_a_batch(batch_and_vocabs, char_encoder, use_crf):
     batch, vocabs = batch_and_vocabs
     torch.manual_seed(0)
-    net = BiLSTMTagger(TaggerConfig(len(vocabs.words), len(vocabs.chars), len(vocabs.tags), word_dim=16,
+    net = BiLSTMTagger(TaggerConfig(len(vocabs.words), len(vocabs.chars), len(vocabs.labels), word_dim=16,
                                     char_encoder=char_encoder, hidden_size=32, num_layers=2, dropout=0.0,
                                     word_dropout=0.0, use_crf=use_crf))
     optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
     emissions = net(batch["words"], batch["chars"], batch["mask"])
-    assert emissions.shape == (*batch["words"].shape, len(vocabs.tags))
+    assert emissions.shape == (*batch["words"].shape, len(vocabs.labels))
     first = net.loss(emissions, batch["tags"], batch["mask"]).item()
     for _ in range(60):
         optimizer.zero_grad()

@@ -157,3 +157,26 @@ def test_hub_style_dataset_with_class_label_tags(tmp_path):
     with pytest.raises(DataFormatError, match=r"expected a column 'xpos'"):
         load_tagged_split(str(folder), file_format="hub", tags_field="xpos", hub_split="train",
                           cache_dir=str(tmp_path / "cache"))
+
+
+def test_parse_cache_is_keyed_by_the_reader_code_too(tmp_path, monkeypatch):
+    """A changed reader must not be served the Arrow files its previous version wrote."""
+    from lstmlab.data import tagging_sources
+
+    path = write(tmp_path, SNIPPET)
+    cache = str(tmp_path / "cache")
+    assert load_tagged_split(str(path), cache_dir=cache)[0]["tokens"][0] == "I"
+
+    def shouting_reader(path, tag_column="upos"):
+        for sentence in read_conllu(path, tag_column):
+            yield {**sentence, "tokens": [token.upper() for token in sentence["tokens"]]}
+
+    monkeypatch.setitem(tagging_sources.READERS, "conllu", shouting_reader)
+    assert load_tagged_split(str(path), cache_dir=cache)[0]["tokens"] == ["I", "DO", "N'T", "KNOW", "."]
+
+
+def test_column_format_with_a_named_tag_column_says_what_to_set(tmp_path):
+    path = write(tmp_path, "Confidence NN B-NP\n", "c.txt")
+    with pytest.raises(DataFormatError, match=r"c.txt: format=columns reads tags from a column number .* "
+                                              r"data.tag_column is 'upos'; set data.tag_column=1"):
+        load_tagged_split(str(path), file_format="columns", tag_column="upos", cache_dir=str(tmp_path / "cache"))

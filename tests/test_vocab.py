@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lstmlab.data.tagging_vocabs import TaggingVocabs
+from lstmlab.data.text_vocabs import TextVocabs
 from lstmlab.data.vocab import Vocab
 
 
@@ -23,13 +23,15 @@ def test_label_vocab_has_no_unknown():
         tags.index("ADJ")
 
 
-def test_tagging_vocabs_encode_and_round_trip():
-    vocabs = TaggingVocabs.build([(["The", "cat"], ["DET", "NOUN"])], max_word_length=2)
-    encoded = vocabs.encode(["the", "Dog"], ["DET", "NOUN"])
-    assert vocabs.words.decode(encoded.words.tolist()) == ["the", "<unk>"]  # lowercased lookup
-    assert encoded.chars.shape == (2, 2)  # truncated to max_word_length
-    assert vocabs.chars.decode(encoded.chars[0].tolist()) == ["<unk>", "h"]  # 't' unseen: only 'T' was
-    restored = TaggingVocabs.from_dict(vocabs.to_dict())
-    assert restored.encode(["cat"]).words.tolist() == vocabs.encode(["cat"]).words.tolist()
-    with pytest.raises(KeyError):
-        vocabs.encode(["cat"], ["ADJ"])
+def test_text_vocabs_encode_and_round_trip():
+    vocabs = TextVocabs.build(TextVocabs.count_forms([["The", "cat"]]), ["DET", "NOUN"], max_word_length=2)
+    encoded = vocabs.encode_tokens([["the", "Dog"], ["cat", "the"]])
+    batch = encoded.padded([0, 1])
+    assert vocabs.words.decode(batch["words"][0].tolist()) == ["the", "<unk>"]  # lowercased lookup
+    assert batch["chars"].shape == (2, 2, 2)  # truncated to max_word_length
+    assert vocabs.chars.decode(batch["chars"][0, 0].tolist()) == ["<unk>", "h"]  # 't' unseen: only 'T' was
+    assert len(encoded.form_words) == 3  # distinct forms "the", "Dog", "cat" are encoded once
+    assert vocabs.labels.itos == ["DET", "NOUN"]
+    restored = TextVocabs.from_dict(vocabs.to_dict())
+    assert restored == vocabs
+    assert TextVocabs.from_dict(TextVocabs.build(TextVocabs.count_forms([["a"]])).to_dict()).labels is None

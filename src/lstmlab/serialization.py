@@ -2,22 +2,26 @@
 
 A trained model is kept two ways: Lightning checkpoints (`.ckpt`, for resuming; read here with
 `torch.load(weights_only=True)`, which unpickles no code) and an export folder of `model.safetensors` +
-`config.json` (network config, vocabularies, model kind). Both carry the same payload.
+`config.json` (network config, vocabularies, model kind). Both carry the same payload. In the export the
+payload is also stored in the safetensors header, and loading reads that one file: a single open file is
+consistent even while the folder is being replaced by a newer export.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from lstmlab.utils.atomic_folder import replace_folder
 
 FORMAT_VERSION = 1
-TAGGER_KIND = "tagger"
+PAYLOAD_KEY = "lstmlab"  # the safetensors header entry that holds the payload
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 
@@ -31,18 +35,18 @@ def model_payload(kind: str, net_config: dict, vocabs: dict) -> dict:
 
 
 def save_model_folder(folder: str | Path, payload: dict, state_dict: dict[str, torch.Tensor]) -> Path:
-    """Write the export folder atomically: built in a temporary sibling, then renamed into place."""
+    """Write the export folder so that readers see the old folder or the new one, never none or a mix: it is
+    built in a temporary sibling, then swapped into place in one step."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
-        save_file({k: v.detach().cpu().contiguous() for k, v in state_dict.items()}, staging / WEIGHTS_FILE)
+        save_file({k: v.detach().cpu().contiguous() for k, v in state_dict.items()}, staging / WEIGHTS_FILE,
+                  metadata={PAYLOAD_KEY: json.dumps(payload, ensure_ascii=False)})
         (staging / CONFIG_FILE).write_text(json.dumps(payload, indent=1, ensure_ascii=False), encoding="utf-8")
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
+        replace_folder(staging, folder)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)  # after a swap, this holds the old export
     return folder
 
 
@@ -50,7 +54,7 @@ def _find_model_file(path: Path) -> Path:
     """A run directory, an export folder, or a checkpoint file -> the file to read."""
     if path.is_file():
         return path
-    for candidate in (path / CONFIG_FILE, path / "model" / CONFIG_FILE, path / "checkpoints" / "best.ckpt",
+    for candidate in (path / WEIGHTS_FILE, path / "model" / WEIGHTS_FILE, path / "checkpoints" / "best.ckpt",
                       path / "checkpoints" / "last.ckpt"):
         if candidate.is_file():
             return candidate
@@ -60,18 +64,29 @@ def _find_model_file(path: Path) -> Path:
     )
 
 
-def load_model_file(path: str | Path, kind: str) -> tuple[dict, dict[str, torch.Tensor]]:
-    """(payload, network state dict) from any model path; refuses other model kinds with a clear message."""
+def _read_export(weights: Path) -> tuple[dict, dict[str, torch.Tensor]]:
+    try:
+        with safe_open(weights, framework="pt") as handle:
+            header = handle.metadata() or {}
+            state = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118 - not a dict
+    except Exception as error:  # safetensors raises its own error types for damaged files
+        raise ModelFileError(f"{weights}: not a readable safetensors file ({type(error).__name__}: {error})") from None
+    try:
+        text = header[PAYLOAD_KEY] if PAYLOAD_KEY in header else (weights.parent / CONFIG_FILE).read_text("utf-8")
+        return json.loads(text), state
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelFileError(f"{weights.parent}: no readable model description ({error})") from None
+
+
+def load_model_file(path: str | Path, kind: str | None = None) -> tuple[dict, dict[str, torch.Tensor]]:
+    """(payload, network state dict) from any model path; refuses other model kinds with a clear message
+    (`kind=None` accepts any kind)."""
     path = Path(path).expanduser()
     if not path.exists():
         raise ModelFileError(f"{path}: no such file or directory")
     found = _find_model_file(path)
-    if found.name == CONFIG_FILE:
-        try:
-            payload = json.loads(found.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ModelFileError(f"{found}: not a readable model config ({error})") from None
-        state = load_file(found.parent / WEIGHTS_FILE)
+    if found.name == WEIGHTS_FILE:
+        payload, state = _read_export(found)
     else:
         try:
             checkpoint = torch.load(found, map_location="cpu", weights_only=True)
@@ -83,7 +98,7 @@ def load_model_file(path: str | Path, kind: str) -> tuple[dict, dict[str, torch.
         payload = checkpoint["lstmlab"]
         prefix = "net."
         state = {k[len(prefix):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
-    if payload.get("kind") != kind:
+    if kind is not None and payload.get("kind") != kind:
         raise ModelFileError(f"{found}: this is a {payload.get('kind')!r} model, expected a {kind!r} model")
     if payload.get("format_version", 0) > FORMAT_VERSION:
         raise ModelFileError(f"{found}: written by a newer lstmlab (format {payload['format_version']})")

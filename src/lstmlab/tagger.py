@@ -8,11 +8,12 @@ from pathlib import Path
 
 import torch
 
-from lstmlab.data.batching import BucketBatchSampler, EpochSampler, collate_sentences
-from lstmlab.data.tagging_vocabs import TaggingVocabs
+from lstmlab.data.batching import BucketBatchSampler, EpochSampler
+from lstmlab.data.tagging_split import TaggedSplit
+from lstmlab.data.text_vocabs import TextVocabs
 from lstmlab.data.tokenize import tokenize
-from lstmlab.models.bilstm_tagger import BiLSTMTagger, TaggerConfig
-from lstmlab.serialization import TAGGER_KIND, load_model_file
+from lstmlab.models.bilstm_tagger import BiLSTMTagger
+from lstmlab.serialization import load_model_file
 
 
 @dataclass
@@ -25,21 +26,20 @@ class TaggedSentence:
 
 
 class Tagger:
-    def __init__(self, net: BiLSTMTagger, vocabs: TaggingVocabs) -> None:
+    def __init__(self, net: BiLSTMTagger, vocabs: TextVocabs) -> None:
         self.net = net.eval()
         self.vocabs = vocabs
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> Tagger:
         """From a run directory, an export folder or a `.ckpt` file (read with weights_only=True)."""
-        payload, state = load_model_file(path, TAGGER_KIND)
-        net = BiLSTMTagger(TaggerConfig(**payload["net_config"]))
-        net.load_state_dict(state)
-        return cls(net.to(device), TaggingVocabs.from_dict(payload["vocabs"]))
+        payload, state = load_model_file(path, BiLSTMTagger.kind)
+        net = BiLSTMTagger.from_saved(payload["net_config"], state)
+        return cls(net.to(device), TextVocabs.from_dict(payload["vocabs"]))
 
     @property
     def tags(self) -> list[str]:
-        return list(self.vocabs.tags.itos)
+        return list(self.vocabs.labels.itos)
 
     @torch.inference_mode()
     def predict(
@@ -57,13 +57,14 @@ class Tagger:
                 raise ValueError(f"sentence {position} is empty: there is nothing to tag")
         results: list[TaggedSentence | None] = [None] * len(token_lists)
         device = next(self.net.parameters()).device
-        by_length = BucketBatchSampler(EpochSampler(len(token_lists), shuffle=False),
-                                       [len(t) for t in token_lists], batch_size)
+        encoded = TaggedSplit.from_token_lists(token_lists, self.vocabs)
+        # never sharded: under a process group too, every sentence given is tagged
+        by_length = BucketBatchSampler(EpochSampler(len(token_lists), shuffle=False), encoded.lengths, batch_size)
         for batch_indices in by_length:
-            batch = collate_sentences([self.vocabs.encode(token_lists[i]) for i in batch_indices])
+            batch = encoded.__getitems__(batch_indices)
             mask = batch["mask"].to(device)
             predicted = self.net.decode(self.net(batch["words"].to(device), batch["chars"].to(device), mask), mask)
             for row, index in enumerate(batch_indices):
-                tags = self.vocabs.tags.decode(predicted[row, : len(token_lists[index])].tolist())
+                tags = self.vocabs.labels.decode(predicted[row, : len(token_lists[index])].tolist())
                 results[index] = TaggedSentence(token_lists[index], tags)
         return results[0] if single else results

@@ -1,5 +1,6 @@
 """`lstmlab-train` / `make train`: compose data + model + trainer from conf/, fit, test the best checkpoint,
-export the model. Reads top to bottom like lightning-hydra-template's train.py."""
+export the model. Reads top to bottom like lightning-hydra-template's train.py, and knows no task: the task
+(`model._target_`, e.g. `TaggingTask.build`) builds its network from the data module and says how to export."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from omegaconf import DictConfig
 
 from lstmlab.callbacks.throughput import ThroughputMonitor
 from lstmlab.serialization import save_model_folder
+from lstmlab.tasks.base import Task
+from lstmlab.utils.cpu import check_precision_supported
 from lstmlab.utils.malloc_tuning import tune_malloc
 from lstmlab.utils.run_helpers import apply_extras, config_dir, instantiate_group, record_failures, register_resolvers
 
@@ -24,8 +27,10 @@ register_resolvers()
 
 @record_failures
 def train(cfg: DictConfig) -> dict[str, Any]:
-    """Train and test one configuration; returns its metrics (the sweeper optimises `cfg.optimized_metric`)."""
+    """Train and test one configuration; returns its metrics. `metrics[cfg.monitor]` is the best epoch's value
+    (the checkpoint that is tested and exported), which is what a sweeper optimises."""
     apply_extras(cfg)
+    check_precision_supported(cfg.trainer.get("precision", "32-true"), cfg.trainer.get("accelerator", "cpu"))
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
 
@@ -33,13 +38,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("fit")
 
-    log.info("Model <%s>", cfg.model.net._target_)
-    net = hydra.utils.instantiate(cfg.model.net)(**datamodule.net_sizes)
-    pretrained = datamodule.pretrained_rows()
-    if pretrained is not None:
-        net.words.load_pretrained(*pretrained)
-    # called, not passed to instantiate: OmegaConf would convert the vocabularies into a config
-    model = hydra.utils.instantiate(cfg.model, _partial_=True)(net=net, vocabs=datamodule.vocabs)
+    log.info("Model <%s> with <%s>", cfg.model._target_, cfg.model.net._target_)
+    # called, not passed to instantiate: OmegaConf would turn the data module's vocabularies into a config
+    model: Task = hydra.utils.instantiate(cfg.model, _partial_=True)(datamodule=datamodule)
 
     callbacks = instantiate_group(cfg.get("callbacks"))
     loggers = instantiate_group(cfg.get("logger"))
@@ -48,33 +49,42 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
 
-    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    checkpoint = trainer.checkpoint_callback
+    best = checkpoint.best_model_path if checkpoint else ""
     if best:  # from here on the model is the best checkpoint: it is tested and exported
         model.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
+        if checkpoint.best_model_score is not None:
+            metrics[checkpoint.monitor] = float(checkpoint.best_model_score)
     if cfg.get("test", True):
         trainer.test(model, datamodule=datamodule)
-        metrics.update({name: float(value) for name, value in trainer.callback_metrics.items()})
+        metrics.update({name: float(value) for name, value in trainer.callback_metrics.items()
+                        if name.startswith("test/")})
 
     export_dir = Path(cfg.paths.output_dir) / "model"
     if trainer.is_global_zero:
-        save_model_folder(export_dir, model.model_payload(), model.net.state_dict())
+        save_model_folder(export_dir, model.payload(), model.net.state_dict())
 
     throughput = next((c for c in callbacks if isinstance(c, ThroughputMonitor)), None)
     if throughput is not None:
         metrics.update(throughput.summary)
-    rank_zero_info(_summary(cfg.paths.output_dir, best, export_dir, metrics))
+    rank_zero_info(_summary(cfg, model, best, export_dir, metrics))
     return metrics
 
 
-def _summary(output_dir: str, best: str, export_dir: Path, metrics: dict[str, float]) -> str:
+def _summary(cfg: DictConfig, model: Task, best: str, export_dir: Path, metrics: dict[str, float]) -> str:
+    output_dir = cfg.paths.output_dir
+    hint = model.usage_hint(output_dir)
     lines = [
         "",
         f"Run directory:   {output_dir}",
         f"Best checkpoint: {best or '(none saved)'}",
-        f"Exported model:  {export_dir}  (lstmlab-tag --model {output_dir} < raw.txt)",
+        f"Exported model:  {export_dir}" + (f"  ({hint})" if hint else ""),
     ]
-    shown = [name for name in ("test/acc", "test/loss", "val/acc") if name in metrics]
-    lines += [f"{name + ':':<17}{metrics[name]:.4f}" for name in shown]
+    shown = sorted(name for name in metrics if name.startswith("test/"))
+    if cfg.get("monitor") in metrics:
+        shown.append(cfg.monitor)
+    lines += [f"{name + ':':<17}{metrics[name]:.4f}" + ("  (best epoch)" if name == cfg.get("monitor") else "")
+              for name in shown]
     if "train_tokens_per_s" in metrics:
         lines.append(f"{'train speed:':<17}{metrics['train_tokens_per_s']:,.0f} tokens/s, "
                      f"{100 * metrics['padding_ratio']:.1f}% padding")

@@ -1,4 +1,5 @@
-"""Plot the run's CSV metrics (loss and accuracy per epoch) to PNG at the end of training."""
+"""Plot the run's CSV metrics per epoch to PNG at the end of training: one panel per metric name (loss, acc,
+ppl, lr, ...) with a line per stage (train, val), whatever the task logged."""
 
 from __future__ import annotations
 
@@ -22,6 +23,14 @@ def read_epoch_metrics(metrics_csv: Path) -> dict[str, list[tuple[int, float]]]:
     return series
 
 
+def panels(series: dict[str, list]) -> dict[str, list[str]]:
+    """Group `stage/name` metrics by name: {"loss": ["train/loss", "val/loss"], "acc": [...], ...}."""
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for metric in sorted(series):
+        grouped[metric.split("/", 1)[-1]].append(metric)
+    return dict(grouped)
+
+
 class MetricsPlot(L.Callback):
     def __init__(self, filename: str = "metrics.png") -> None:
         self.filename = filename
@@ -36,22 +45,27 @@ class MetricsPlot(L.Callback):
         if not metrics_csv.is_file():
             return
         series = read_epoch_metrics(metrics_csv)
+        grouped = panels(series)
+        if not grouped:
+            return
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        panels = [("loss", ["train/loss", "val/loss"]), ("accuracy", ["train/acc", "val/acc"])]
-        figure, axes = plt.subplots(1, 2, figsize=(10, 4))
-        for axis, (title, names) in zip(axes, panels, strict=True):
+        columns = min(3, len(grouped))
+        rows = -(-len(grouped) // columns)
+        figure, axes = plt.subplots(rows, columns, figsize=(5 * columns, 4 * rows), squeeze=False)
+        for axis, (title, names) in zip(axes.flat, grouped.items(), strict=False):
             for name in names:
-                if series.get(name):
-                    epochs, values = zip(*series[name], strict=True)
-                    axis.plot(epochs, values, marker="o", label=name)
+                epochs, values = zip(*series[name], strict=True)
+                axis.plot(epochs, values, marker="o", label=name)
             axis.set_title(title)
             axis.set_xlabel("epoch")
             axis.legend()
             axis.grid(alpha=0.3)
+        for axis in list(axes.flat)[len(grouped):]:
+            axis.set_visible(False)
         figure.tight_layout()
         out = Path(trainer.default_root_dir) / "plots" / self.filename
         out.parent.mkdir(parents=True, exist_ok=True)

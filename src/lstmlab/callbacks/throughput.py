@@ -6,14 +6,14 @@ import logging
 import time
 
 import lightning as L
-import torch
 from lightning.pytorch.utilities import rank_zero_info
 
 log = logging.getLogger(__name__)
 
 
 class ThroughputMonitor(L.Callback):
-    """Counts only training batches (validation time excluded); tokens are the mask's True entries."""
+    """Counts only training batches (validation time excluded). Any task's batch says what it holds:
+    `num_tokens` real tokens and `num_positions` padded positions (so padding = 1 - tokens / positions)."""
 
     def __init__(self) -> None:
         self.tokens = 0
@@ -27,9 +27,8 @@ class ThroughputMonitor(L.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         self.seconds += time.perf_counter() - self._started
-        mask: torch.Tensor = batch["mask"]
-        self.tokens += int(mask.sum())
-        self.positions += mask.numel()
+        self.tokens += int(batch["num_tokens"])
+        self.positions += int(batch.get("num_positions", batch["num_tokens"]))
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         self._epoch_start = (self.tokens, self.seconds)

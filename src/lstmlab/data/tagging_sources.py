@@ -1,29 +1,49 @@
 """Load a tagged split as a Hugging Face `datasets.Dataset` with columns tokens / tags / lines.
 
-Local CoNLL-U and column files are parsed once and cached as Arrow (keyed by the file's path, size and mtime,
-so an edited file is parsed again); JSON-lines files and hub datasets go through `datasets.load_dataset`.
+Local CoNLL-U and column files are parsed once and cached as Arrow, keyed by the file (path, size, mtime)
+and by the source code of the reader that parsed it, so an edited file or a changed reader is parsed again.
+JSON-lines files and hub datasets go through `datasets.load_dataset`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import datasets
 
+from lstmlab.data import text_files
 from lstmlab.data.column_reader import read_columns
 from lstmlab.data.conllu_reader import read_conllu
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import resolve_data_file
 
 FORMATS = ("conllu", "columns", "jsonl", "hub")
+READERS: dict[str, Callable[..., Iterator[dict]]] = {"conllu": read_conllu, "columns": read_columns}
 
 
-def _generate(path: str, file_format: str, tag_column: str | int, token_column: int, file_key: str):
-    """Examples of one file; `file_key` (path, size, mtime) is unused here but keys the datasets cache."""
+def reader_fingerprint(file_format: str) -> str:
+    """A digest of the code that parses `file_format` (the reader and the line reading under it)."""
+    code = inspect.getsource(READERS[file_format]) + inspect.getsource(text_files)
+    return hashlib.sha256(code.encode("utf-8")).hexdigest()[:16]
+
+
+def _generate(path: str, file_format: str, reader_options: dict, file_key: str, reader_key: str):
+    """Examples of one file; `file_key` and `reader_key` are unused here but key the datasets cache."""
+    yield from READERS[file_format](path, **reader_options)
+
+
+def _reader_options(path: Path, file_format: str, tag_column: str | int, token_column: int) -> dict:
     if file_format == "conllu":
-        yield from read_conllu(path, tag_column=str(tag_column))
-    else:
-        yield from read_columns(path, token_column=token_column, tag_column=int(tag_column))
+        return {"tag_column": str(tag_column)}
+    if isinstance(tag_column, str) and not tag_column.isdigit():
+        raise DataFormatError(
+            path, None, f"format=columns reads tags from a column number (0-based), but data.tag_column is "
+            f"{tag_column!r}; set data.tag_column=1 (or the column that holds the tags)",
+        )
+    return {"token_column": int(token_column), "tag_column": int(tag_column)}
 
 
 def _from_local_file(path: Path, file_format: str, tag_column: str | int, token_column: int, cache_dir: str | None):
@@ -32,8 +52,10 @@ def _from_local_file(path: Path, file_format: str, tag_column: str | int, token_
         return datasets.Dataset.from_generator(
             _generate,
             gen_kwargs={
-                "path": str(path), "file_format": file_format, "tag_column": tag_column,
-                "token_column": token_column, "file_key": f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}",
+                "path": str(path), "file_format": file_format,
+                "reader_options": _reader_options(path, file_format, tag_column, token_column),
+                "file_key": f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}",
+                "reader_key": reader_fingerprint(file_format),
             },
             cache_dir=cache_dir,
             features=datasets.Features({

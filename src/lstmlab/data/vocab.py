@@ -38,7 +38,17 @@ class Vocab:
         extra: Iterable[str] = (),
     ) -> Vocab:
         """Most frequent first (ties alphabetical, so the build is deterministic); `extra` entries go last."""
-        counts = Counter(tokens)
+        return cls.from_counts(Counter(tokens), min_freq, pad, unk, extra)
+
+    @classmethod
+    def from_counts(
+        cls,
+        counts: Counter[str],
+        min_freq: int = 1,
+        pad: str | None = PAD,
+        unk: str | None = UNK,
+        extra: Iterable[str] = (),
+    ) -> Vocab:
         specials = [s for s in (pad, unk) if s is not None]
         ranked = sorted((t for t, n in counts.items() if n >= min_freq), key=lambda t: (-counts[t], t))
         itos = specials + [t for t in ranked if t not in specials]

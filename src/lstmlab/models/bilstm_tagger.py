@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lstmlab.data.batching import TAG_PADDING
+from lstmlab.data.tagging_split import TAG_PADDING
 from lstmlab.modules.char_cnn import CharCNN
 from lstmlab.modules.char_lstm import CharLSTM
 from lstmlab.modules.crf import CRF
@@ -33,6 +33,7 @@ class TaggerConfig:
     dropout: float = 0.33
     word_dropout: float = 0.05
     use_crf: bool = False
+    trainable_words: int | None = None  # rows from this one on (words only the vectors file has) stay frozen
 
     def __post_init__(self) -> None:
         # plain lists (not Hydra's ListConfig) so the config saves to JSON and loads with weights_only=True
@@ -40,10 +41,13 @@ class TaggerConfig:
 
 
 class BiLSTMTagger(nn.Module):
+    kind = "tagger"  # the model kind saved models of this network carry
+
     def __init__(self, config: TaggerConfig) -> None:
         super().__init__()
         self.config = config
-        self.words = WordEmbedding(config.num_words, config.word_dim, word_dropout=config.word_dropout)
+        self.words = WordEmbedding(config.num_words, config.word_dim, word_dropout=config.word_dropout,
+                                   trainable_rows=config.trainable_words)
         if config.char_encoder == "cnn":
             self.chars = CharCNN(config.num_chars, config.char_dim, config.char_filters)
         elif config.char_encoder == "lstm":
@@ -60,6 +64,12 @@ class BiLSTMTagger(nn.Module):
     def from_options(cls, **options) -> BiLSTMTagger:
         """Hydra entry point: hyperparameters from the config, vocabulary sizes from the data module."""
         return cls(TaggerConfig(**options))
+
+    @classmethod
+    def from_saved(cls, net_config: dict, state: dict[str, torch.Tensor]) -> BiLSTMTagger:
+        net = cls(TaggerConfig(**net_config))
+        net.load_state_dict(state)
+        return net
 
     def config_dict(self) -> dict:
         return asdict(self.config)

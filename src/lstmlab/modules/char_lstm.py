@@ -9,6 +9,8 @@ from lstmlab.modules.masked_bilstm import MaskedBiLSTM
 
 
 class CharLSTM(nn.Module):
+    """chars [..., L] -> [..., 2H]; padding words (no characters) get zeros."""
+
     def __init__(self, num_chars: int, char_dim: int = 30, hidden_size: int = 50, padding_index: int = 0) -> None:
         super().__init__()
         self.embedding = nn.Embedding(num_chars, char_dim, padding_idx=padding_index)
@@ -20,6 +22,5 @@ class CharLSTM(nn.Module):
         leading = chars.shape[:-1]
         flat = chars.reshape(-1, chars.shape[-1])
         mask = flat != self.padding_index
-        mask[:, 0] = True  # padding words (all-zero rows) get a length of 1 so every row is well defined
         _, (forward_last, backward_last) = self.lstm(self.embedding(flat), mask, return_final=True)
         return torch.cat([forward_last, backward_last], dim=-1).reshape(*leading, self.output_dim)

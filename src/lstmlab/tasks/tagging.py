@@ -1,36 +1,29 @@
-"""LightningModule for sequence tagging: one shared step for train/val/test, torchmetrics per stage."""
+"""Sequence tagging: one shared step for train/val/test, torchmetrics per stage, a per-tag report for eval."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
-from lstmlab.data.batching import TAG_PADDING
-from lstmlab.data.tagging_vocabs import TaggingVocabs
+from lstmlab.data.tagging_datamodule import TaggingDataModule
+from lstmlab.data.tagging_split import TAG_PADDING
+from lstmlab.data.text_vocabs import TextVocabs
+from lstmlab.evaluation import format_table, write_report
 from lstmlab.models.bilstm_tagger import BiLSTMTagger
-from lstmlab.serialization import TAGGER_KIND, model_payload
+from lstmlab.tasks.base import Task
 
 
-class TaggingTask(L.LightningModule):
-    def __init__(
-        self,
-        net: BiLSTMTagger,
-        vocabs: TaggingVocabs,
-        optimizer: Callable[..., torch.optim.Optimizer] | None = None,  # None: evaluation only
-        scheduler: Callable[..., Any] | None = None,
-        monitor: str = "val/acc",
-    ) -> None:
-        super().__init__()
-        self.net = net
-        self.vocabs = vocabs
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = scheduler
-        self.monitor = monitor
-        num_tags = len(vocabs.tags)
+class TaggingTask(Task):
+    kind = BiLSTMTagger.kind
+
+    def __init__(self, net: BiLSTMTagger, vocabs: TextVocabs, **options: Any) -> None:
+        super().__init__(net, vocabs, **options)
+        num_tags = len(vocabs.labels)
         # one metric instance per stage (a ModuleDict cannot use "train" as a key); inputs are ids the network
         # made, so torchmetrics' per-update argument checks are skipped
         self.train_acc, self.val_acc, self.test_acc = (
@@ -39,6 +32,23 @@ class TaggingTask(L.LightningModule):
         )
         self.test_confusion = MulticlassConfusionMatrix(num_tags, ignore_index=TAG_PADDING, validate_args=False)
 
+    @classmethod
+    def build(cls, datamodule: TaggingDataModule, net: Callable[..., BiLSTMTagger], **options: Any) -> TaggingTask:
+        vocabs = datamodule.vocabs
+        network = net(num_words=len(vocabs.words), num_chars=len(vocabs.chars), num_tags=len(vocabs.labels),
+                      trainable_words=datamodule.trainable_words)
+        pretrained = datamodule.pretrained_rows()
+        if pretrained is not None:
+            network.words.load_pretrained(*pretrained)
+        return cls(network, vocabs, **options)
+
+    @classmethod
+    def from_payload(cls, payload: dict, state: dict[str, torch.Tensor]) -> TaggingTask:
+        return cls(BiLSTMTagger.from_saved(payload["net_config"], state), TextVocabs.from_dict(payload["vocabs"]))
+
+    def usage_hint(self, run_dir: str) -> str:
+        return f"lstmlab-tag --model {run_dir} < raw.txt"
+
     def forward(self, words: torch.Tensor, chars: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.net.decode(self.net(words, chars, mask), mask)
 
@@ -46,23 +56,17 @@ class TaggingTask(L.LightningModule):
         emissions = self.net(batch["words"], batch["chars"], batch["mask"])
         loss = self.net.loss(emissions, batch["tags"], batch["mask"])
         predicted = self.net.decode(emissions, batch["mask"])
-        tags = batch["tags"]
         accuracy = getattr(self, f"{stage}_acc")
-        accuracy(predicted, tags)
+        accuracy(predicted, batch["tags"])
         if stage == "test":
-            self.test_confusion(predicted, tags)
-        tokens = int(batch["mask"].sum())
+            self.test_confusion(predicted, batch["tags"])
         on_step = stage == "train"
-        self.log(f"{stage}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True, batch_size=tokens)
+        self.log(f"{stage}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True, batch_size=batch["num_tokens"])
         self.log(f"{stage}/acc", accuracy, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         return self._shared_step(batch, "train")
-
-    def on_train_epoch_end(self) -> None:
-        # logged here rather than by LearningRateMonitor, which refuses to run without a logger
-        self.log("train/lr", self.optimizers().param_groups[0]["lr"])
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._shared_step(batch, "val")
@@ -70,38 +74,13 @@ class TaggingTask(L.LightningModule):
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._shared_step(batch, "test")
 
-    def configure_optimizers(self) -> dict:
-        if self.optimizer_factory is None:
-            raise ValueError("this TaggingTask was built for evaluation: pass optimizer=... to train it")
-        optimizer = self.optimizer_factory(params=self.parameters())
-        if self.scheduler_factory is None:
-            return {"optimizer": optimizer}
-        scheduler = self.scheduler_factory(optimizer=optimizer)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor,
-                                                         "interval": "epoch"}}
+    def on_test_epoch_start(self) -> None:
+        self.test_confusion.reset()  # the confusion matrix is read after the loop, so it is not reset by logging
 
-    def configure_gradient_clipping(
-        self, optimizer: torch.optim.Optimizer, gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: str | None = None,
-    ) -> None:
-        # Lightning refuses to clip for a fused optimizer under mixed precision, since with fp16's loss scaler
-        # the gradients would still be scaled. bf16 and fp32 have no scaler, so clipping here is exact.
-        if getattr(self.trainer.precision_plugin, "scaler", None) is not None or not gradient_clip_val:
-            super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
-        elif gradient_clip_algorithm in (None, "norm"):
-            torch.nn.utils.clip_grad_norm_(self.parameters(), gradient_clip_val)
-        else:
-            torch.nn.utils.clip_grad_value_(self.parameters(), gradient_clip_val)
-
-    def model_payload(self) -> dict:
-        """What a saved model needs to be used without this run's config: network config and vocabularies."""
-        return model_payload(TAGGER_KIND, self.net.config_dict(), self.vocabs.to_dict())
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["lstmlab"] = self.model_payload()
-        # dropout's random state, so a resumed run continues exactly where an uninterrupted one would
-        checkpoint["lstmlab_rng"] = torch.get_rng_state()
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        if "lstmlab_rng" in checkpoint:
-            torch.set_rng_state(checkpoint["lstmlab_rng"])
+    def evaluate(self, trainer: L.Trainer, datamodule: TaggingDataModule, output_dir: Path, source: dict) -> dict:
+        """Accuracy, per-tag precision/recall/F1 and the confusion matrix: report.json, per_tag.txt, PNG."""
+        metrics = trainer.test(self, datamodule=datamodule)[0]
+        confusion = self.test_confusion.compute().cpu()
+        report = write_report(output_dir, confusion, self.vocabs.labels.itos, metrics, source)
+        report["table"] = format_table(report["per_tag"])
+        return report
