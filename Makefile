@@ -5,11 +5,12 @@ VENV ?= .venv
 PY := $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV)/bin/python,$(VENV)/bin/python)
 TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
-# glibc malloc page faults cost 25-30% of LSTM training time on CPU (DESIGN.md); these settings remove them
+CPU_INDEX := https://download.pytorch.org/whl/cpu
+# glibc malloc page faults cost 25-30% of LSTM training time on CPU (docs/cpu_facts.md); these settings remove them
 RUN_ENV := MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 ARGS ?=
 
-.PHONY: help install train train-full test test-full lint bench clean
+.PHONY: help install install-cpu train train-full test test-full lint bench bench-data clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -20,7 +21,10 @@ install: ## virtualenv (or the active one) + torch (TORCH=..., TORCH_INDEX=...) 
 	$(PY) -m pip install --quiet "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install --quiet -e ".[dev,tensorboard]"
 
-train: ## quick start: UPOS tagger on the bundled UD English EWT (offline, ~3 min on 2 CPU cores)
+install-cpu: ## the same with PyTorch's CPU-only build from its own index (no multi-GB CUDA download)
+	$(MAKE) install TORCH_INDEX=$(CPU_INDEX)
+
+train: ## quick start: UPOS tagger on the bundled UD English EWT (offline, 2-5 min on 2 CPU cores)
 	$(RUN_ENV) $(PY) -m lstmlab.train experiment=pos_quick $(ARGS)
 
 train-full: ## the full-quality tagger (experiment=pos_ewt)
@@ -35,8 +39,14 @@ test-full: ## every test, including the slow ones
 lint: ## ruff
 	$(PY) -m ruff check src tests bench scripts
 
-bench: ## throughput benchmarks (prints a table)
+bench: ## speed benchmarks: tagger training/inference vs plain PyTorch, CPU kernel facts (prints tables)
 	$(RUN_ENV) $(PY) bench/tagger_throughput.py $(ARGS)
+	$(RUN_ENV) $(PY) bench/cpu_kernels.py
+
+bench-data: ## data benchmarks: 1M-sentence split memory, 2M-word vectors file, tokenizer F1 on EWT
+	$(RUN_ENV) $(PY) bench/data_memory.py
+	$(RUN_ENV) $(PY) bench/vectors_memory.py
+	$(RUN_ENV) $(PY) bench/tokenizer_ewt.py
 
 clean: ## remove logs, caches and build leftovers (keeps the virtualenv)
 	rm -rf logs outputs multirun .pytest_cache .ruff_cache src/*.egg-info

@@ -2,9 +2,9 @@
 
 The bundled `data/glove/glove.6B.50d.subset.txt.gz` was made with:
 
-    python scripts/make_glove_subset.py --vectors ../shared/data/glove_6b_50d/glove.6B.50d.txt.gz \
+    python scripts/make_glove_subset.py --vectors $LSTMLAB_DATA_DIR/glove_6b_50d/glove.6B.50d.txt.gz \
         --out data/glove/glove.6B.50d.subset.txt.gz \
-        --corpus ../shared/data/ud_english_{ewt,gum,lines}/*.conllu ../shared/data/conll2000/{train,test}.txt
+        --corpus $LSTMLAB_DATA_DIR/ud_english_{ewt,gum,lines}/*.conllu $LSTMLAB_DATA_DIR/conll2000/{train,test}.txt
 """
 
 from __future__ import annotations

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import os
-import re
 import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, TINY_MODEL, tiny_data_overrides
+import torch
+from conftest import ROOT, TINY_MODEL, compose_config, tiny_data_overrides
+
+from lstmlab.data.conllu_reader import read_conllu
+from lstmlab.eval import evaluate
 
 pytestmark = pytest.mark.slow
 
@@ -19,20 +23,28 @@ def run_train(*overrides: str, timeout: int) -> subprocess.CompletedProcess:
                           env=env, timeout=timeout, cwd=ROOT)
 
 
-def test_ddp_on_two_cpu_processes(tiny_ewt, tiny_vectors, tmp_path):
+def test_ddp_on_two_cpu_processes_counts_every_test_sentence_once(tiny_ewt, tiny_vectors, tmp_path):
+    """Two gloo processes train; the test accuracy they report together equals a single-process evaluation
+    of the exported model, which it would not if either rank counted padded duplicates."""
     result = run_train("trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "trainer.max_epochs=2",
                        *TINY_MODEL, *tiny_data_overrides(tiny_ewt, tiny_vectors), f"hydra.run.dir={tmp_path}",
                        timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    output = result.stdout + result.stderr
-    assert "distributed_backend=gloo" in output and "Starting with 2 processes" in output
-    assert re.search(r"test/acc:\s+0\.\d+", output)
-    assert (tmp_path / "model" / "model.safetensors").is_file()
+    checkpoint = torch.load(tmp_path / "checkpoints/last.ckpt", weights_only=True)
+    assert len(checkpoint["lstmlab_rng"]) == 2  # one random state per process: two processes trained
+    with (tmp_path / "csv/metrics.csv").open() as handle:
+        (ddp_accuracy,) = [float(row["test/acc"]) for row in csv.DictReader(handle) if row.get("test/acc")]
+    cfg = compose_config("eval.yaml", [f"ckpt_path={tmp_path / 'model'}", f"data.test_path={tiny_ewt['test']}",
+                                       "extras.print_config=false"], tmp_path / "eval")
+    report = evaluate(cfg)
+    assert report["tokens"] == sum(len(s["tokens"]) for s in read_conllu(tiny_ewt["test"]))
+    assert ddp_accuracy == pytest.approx(report["accuracy"], abs=1e-6)
 
 
 def test_quick_start_reaches_95_percent_on_ewt(tmp_path):
     result = run_train("experiment=pos_quick", f"hydra.run.dir={tmp_path}", "callbacks.progress_bar=null",
                        timeout=1800)
     assert result.returncode == 0, result.stderr[-3000:]
-    accuracy = float(re.search(r"test/acc:\s+([0-9.]+)", result.stdout + result.stderr).group(1))
+    with (tmp_path / "csv/metrics.csv").open() as handle:
+        (accuracy,) = [float(row["test/acc"]) for row in csv.DictReader(handle) if row.get("test/acc")]
     assert accuracy >= 0.95
