@@ -10,6 +10,7 @@ has a bf16 LSTM (AVX-512 bf16 or AMX); elsewhere it reads n/a instead of crashin
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import resource
 import subprocess
@@ -25,8 +26,8 @@ import torch
 from lstmlab import Tagger
 from lstmlab.data.conllu_reader import read_conllu
 from lstmlab.data.tagging_datamodule import TaggingDataModule
-from lstmlab.models.bilstm_tagger import BiLSTMTagger, TaggerConfig
-from lstmlab.serialization import TAGGER_KIND, model_payload, save_model_folder
+from lstmlab.models.bilstm_tagger import BiLSTMTagger
+from lstmlab.serialization import save_model_folder
 from lstmlab.tasks.tagging import TaggingTask
 from lstmlab.utils.cpu import bf16_lstm_supported, describe_cpu
 
@@ -38,9 +39,8 @@ NO_BF16 = "n/a (this CPU has no bf16 LSTM in oneDNN)"
 
 def make_net(datamodule: TaggingDataModule, args: argparse.Namespace) -> BiLSTMTagger:
     torch.manual_seed(0)
-    net = BiLSTMTagger(TaggerConfig(**datamodule.net_sizes, num_layers=args.layers, use_crf=args.crf))
-    net.words.load_pretrained(*datamodule.pretrained_rows())
-    return net
+    return TaggingTask.build(datamodule, functools.partial(BiLSTMTagger.from_options, num_layers=args.layers,
+                                                           use_crf=args.crf)).net
 
 
 def adam(params) -> torch.optim.Optimizer:
@@ -97,8 +97,7 @@ def inference(net: BiLSTMTagger, datamodule: TaggingDataModule) -> tuple[float, 
     tokens = sum(len(s) for s in sentences)
     with tempfile.TemporaryDirectory() as folder:
         model_dir = Path(folder) / "model"
-        save_model_folder(model_dir, model_payload(TAGGER_KIND, net.config_dict(), datamodule.vocabs.to_dict()),
-                          net.state_dict())
+        save_model_folder(model_dir, TaggingTask(net, datamodule.vocabs).payload(), net.state_dict())
         tagger = Tagger.load(model_dir)
         tagger.predict(sentences[:200])
         started = time.perf_counter()
@@ -122,7 +121,7 @@ def main() -> None:
     args = parser.parse_args()
 
     datamodule = TaggingDataModule(
-        str(EWT / "en_ewt-ud-train.conllu"), batch_size=args.batch_size,
+        train_path=str(EWT / "en_ewt-ud-train.conllu"), batch_size=args.batch_size,
         vectors={"path": str(ROOT / "data/glove/glove.6B.50d.subset.txt.gz")},
     )
     datamodule.setup("fit")

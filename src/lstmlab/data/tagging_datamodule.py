@@ -18,6 +18,7 @@ class TaggingDataModule(TextDataModule):
 
     def __init__(
         self,
+        *,
         format: str = "conllu",
         tag_column: str | int = "upos",
         token_column: int = 0,
