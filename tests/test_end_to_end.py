@@ -167,3 +167,13 @@ def test_console_script_lstmlab_eval_writes_its_own_run_directory(trained, tiny_
     (report,) = (tmp_path / "logs/eval/runs").glob("*/report.json")
     assert (report.parent / ".hydra/config.yaml").is_file()
     assert json.loads(report.read_text())["accuracy"] == pytest.approx(trained[1]["test/acc"])
+
+
+def test_tagging_raw_text_imports_neither_lightning_nor_datasets():
+    """`lstmlab-tag` and `Tagger` start fast: they need torch, not the training stack (about a second each)."""
+    code = "import sys, lstmlab.tag; print(sorted({'lightning', 'datasets', 'hydra'} & set(sys.modules)))"
+    result = run_cli("lstmlab.tag", "--help")  # the command itself works
+    assert result.returncode == 0
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    assert loaded.stdout.strip() == "[]", loaded.stderr[-2000:]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-import datasets
 import numpy as np
 import torch
 
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.ragged import Ragged, RaggedBuilder
 from lstmlab.data.text_vocabs import EncodedTokens, TextVocabs
+
+if TYPE_CHECKING:  # datasets takes a second to import, and tagging raw text never needs it
+    import datasets
 
 TAG_PADDING = -100  # ignored by cross-entropy and by the accuracy metrics
 
