@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
+from safetensors.torch import load as safetensors_load
 from safetensors.torch import save_file
 
 from lstmlab.utils.atomic_folder import replace_folder
@@ -65,14 +65,18 @@ def _find_model_file(path: Path) -> Path:
 
 
 def _read_export(weights: Path) -> tuple[dict, dict[str, torch.Tensor]]:
+    """Payload and tensors from ONE read of the file: safetensors' `safe_open` reopens the file by name for its
+    tensors, which could mix two exports while the folder is being replaced."""
+    data = weights.read_bytes()
     try:
-        with safe_open(weights, framework="pt") as handle:
-            header = handle.metadata() or {}
-            state = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118 - not a dict
+        header_size = int.from_bytes(data[:8], "little")  # the safetensors layout: u64 size, JSON header, data
+        header = json.loads(data[8 : 8 + header_size])
+        state = safetensors_load(data)
     except Exception as error:  # safetensors raises its own error types for damaged files
         raise ModelFileError(f"{weights}: not a readable safetensors file ({type(error).__name__}: {error})") from None
+    metadata = header.get("__metadata__") or {}
     try:
-        text = header[PAYLOAD_KEY] if PAYLOAD_KEY in header else (weights.parent / CONFIG_FILE).read_text("utf-8")
+        text = metadata[PAYLOAD_KEY] if PAYLOAD_KEY in metadata else (weights.parent / CONFIG_FILE).read_text("utf-8")
         return json.loads(text), state
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ModelFileError(f"{weights.parent}: no readable model description ({error})") from None
