@@ -12,6 +12,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
 from lstmlab.data.conllu_reader import read_conllu
+from lstmlab.utils.cpu import bf16_lstm_supported, cpu_model
 from lstmlab.utils.run_helpers import register_resolvers
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -23,6 +24,8 @@ CONF_DIR = ROOT / "conf"
 BUNDLED_EWT = ROOT / "data" / "ud_english_ewt"
 FULL_DATA = Path(os.environ.get("LSTMLAB_DATA_DIR") or ROOT / "missing")
 
+needs_bf16 = pytest.mark.skipif(not bf16_lstm_supported(),
+                                reason=f"this CPU ({cpu_model()}) has no native bf16: oneDNN builds no bf16 LSTM")
 needs_full_data = pytest.mark.skipif(not (FULL_DATA / "ud_english_gum").is_dir(),
                                      reason="needs the full corpora: set LSTMLAB_DATA_DIR (not in a user's clone)")
 

@@ -12,14 +12,13 @@ import hydra
 import lightning as L
 import pytest
 import torch
-from conftest import CONF_DIR, ROOT, TINY_MODEL, compose_config, tiny_data_overrides
+from conftest import CONF_DIR, ROOT, TINY_MODEL, compose_config, needs_bf16, tiny_data_overrides
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import MissingMandatoryValue
 
 from lstmlab import Tagger
 from lstmlab.data.conllu_reader import read_conllu
 from lstmlab.train import train
-from lstmlab.utils.cpu import bf16_lstm_supported, cpu_model
 
 EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
 
@@ -122,7 +121,7 @@ class GradientNorms(L.Callback):
         self.after.append(self.norm(pl_module))
 
 
-@pytest.mark.skipif(not bf16_lstm_supported(), reason=f"oneDNN on this CPU ({cpu_model()}) has no bf16 LSTM")
+@needs_bf16
 def test_bf16_mixed_precision_with_fused_adam_clips_gradients(tiny_ewt, tiny_vectors, tmp_path):
     """trainer=gpu uses bf16-mixed with fused Adam; the CPU runs the same Lightning precision path."""
     overrides = ["trainer.precision=bf16-mixed", "model=tagger_crf", "trainer.gradient_clip_val=0.05",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import needs_bf16
 
 from lstmlab.modules.char_cnn import CharCNN
 from lstmlab.modules.char_lstm import CharLSTM
@@ -155,7 +156,7 @@ def test_masked_mean_known_answers():
     assert masked_mean(states, mask).tolist() == [[2.0, 3.0], [0.0, 0.0], [2.0, -1.0]]
 
 
-@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("dtype", [pytest.param(torch.bfloat16, marks=needs_bf16), torch.float16])
 def test_pooling_in_low_precision(dtype: torch.dtype):
     states = torch.tensor([[[-3.0, -1.0], [-2.0, -5.0], [100.0, 100.0]], [[1.0, 1.0]] * 3], dtype=dtype)
     mask = torch.tensor([[True, True, False], [False, False, False]])
@@ -164,6 +165,7 @@ def test_pooling_in_low_precision(dtype: torch.dtype):
     assert masked_mean(states, mask).tolist() == [[-2.5, -3.0], [0.0, 0.0]]
 
 
+@needs_bf16
 def test_pooling_under_bf16_autocast():
     torch.manual_seed(0)
     linear = torch.nn.Linear(4, 6)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import ROOT
+from conftest import ROOT, needs_bf16
 from safetensors.torch import load_file, save_file
 
 from lstmlab.data.vectors import PretrainedVectors, load_word_vectors, match_vectors
@@ -91,6 +91,7 @@ def test_word_dropout_with_frozen_rows():
     assert torch.equal(dropped[0, 0], embedding.embedding.weight[1]) and dropped[0, 1].eq(0).all()
 
 
+@needs_bf16
 def test_bf16():
     embedding = WordEmbedding(10, 4, trainable_rows=6)
     words = torch.tensor([[2, 7, 0]])
