@@ -73,6 +73,7 @@ class TextDataModule(L.LightningDataModule):
         self.cache_dir = cache_dir
         self.vocabs = vocabs
         self.matched_vectors: MatchedVectors | None = None
+        self.trainable_words: int | None = None  # word rows a network trains; the rest come frozen from vectors
         self.splits: dict[str, EncodedSplit] = {}
 
     # --- what a task's data module provides -------------------------------------------------------------
