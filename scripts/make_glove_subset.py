@@ -4,7 +4,8 @@ The bundled `data/glove/glove.6B.50d.subset.txt.gz` was made with:
 
     python scripts/make_glove_subset.py --vectors $LSTMLAB_DATA_DIR/glove_6b_50d/glove.6B.50d.txt.gz \
         --out data/glove/glove.6B.50d.subset.txt.gz \
-        --corpus $LSTMLAB_DATA_DIR/ud_english_{ewt,gum,lines}/*.conllu $LSTMLAB_DATA_DIR/conll2000/{train,test}.txt
+        --corpus $LSTMLAB_DATA_DIR/ud_english_{ewt,gum,lines}/*.conllu $LSTMLAB_DATA_DIR/conll2000/{train,test}.txt \
+            $LSTMLAB_DATA_DIR/snli/snli_1.0_*.jsonl $LSTMLAB_DATA_DIR/sick/SICK.txt
 """
 
 from __future__ import annotations
@@ -12,26 +13,44 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from lstmlab.data.column_reader import read_columns
 from lstmlab.data.conllu_reader import read_conllu
+from lstmlab.data.nli_readers import read_nli_jsonl, read_nli_tsv
 from lstmlab.data.text_files import read_lines
+
+
+def _token_rows(path: Path) -> Iterator[list[str]]:
+    """Token lists of a CoNLL-U, column, NLI JSON-lines (both sentences) or SICK file."""
+    if ".jsonl" in path.name:
+        tokenizer = "whitespace" if ".tok." in path.name else "rule"
+        pairs = read_nli_jsonl(path, tokenizer=tokenizer)
+    elif path.name.startswith("SICK"):
+        pairs = read_nli_tsv(path, premise_field="sentence_A", hypothesis_field="sentence_B",
+                             label_field="entailment_label")
+    else:
+        reader = read_conllu if ".conllu" in path.name else read_columns
+        yield from (sentence["tokens"] for sentence in reader(path))
+        return
+    for pair in pairs:
+        yield pair["premise"]
+        yield pair["hypothesis"]
 
 
 def corpus_words(paths: list[Path]) -> set[str]:
     words: set[str] = set()
     for path in paths:
-        reader = read_conllu if ".conllu" in path.name else read_columns
-        for sentence in reader(path):
-            words.update(token.lower() for token in sentence["tokens"])
+        for tokens in _token_rows(path):
+            words.update(token.lower() for token in tokens)
     return words
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--vectors", type=Path, required=True, help="full vectors file (text, plain or .gz)")
-    parser.add_argument("--corpus", type=Path, nargs="+", required=True, help="CoNLL-U or column files")
+    parser.add_argument("--corpus", type=Path, nargs="+", required=True, help="CoNLL-U, column, NLI .jsonl or SICK files")
     parser.add_argument("--out", type=Path, required=True, help="output file, gzipped")
     args = parser.parse_args()
 

@@ -1,6 +1,7 @@
 """lstmlab: classic recurrent NLP models (BiLSTM taggers, sentence encoders, biLMs), trained well and fast."""
 
+from lstmlab.sentence_encoder import SentenceEncoder
 from lstmlab.tagger import TaggedSentence, Tagger
 
-__all__ = ["Tagger", "TaggedSentence"]
+__all__ = ["SentenceEncoder", "Tagger", "TaggedSentence"]
 __version__ = "0.1.0"

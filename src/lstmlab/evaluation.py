@@ -1,4 +1,4 @@
-"""Tagging evaluation report from a confusion matrix: accuracy, per-tag precision/recall/F1, a PNG heatmap."""
+"""Evaluation report from a confusion matrix (tags, classes): accuracy, per-label precision/recall/F1, a PNG heatmap."""
 
 from __future__ import annotations
 

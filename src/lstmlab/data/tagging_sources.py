@@ -1,20 +1,17 @@
 """Load a tagged split as a Hugging Face `datasets.Dataset` with columns tokens / tags / lines.
 
-Local CoNLL-U and column files are parsed once and cached as Arrow, keyed by the file (path, size, mtime)
-and by the source code of the reader that parsed it, so an edited file or a changed reader is parsed again.
+Local CoNLL-U and column files are parsed once and cached as Arrow (`arrow_cache`).
 JSON-lines files and hub datasets go through `datasets.load_dataset`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import datasets
 
-from lstmlab.data import text_files
+from lstmlab.data.arrow_cache import cached_parse
 from lstmlab.data.column_reader import read_columns
 from lstmlab.data.conllu_reader import read_conllu
 from lstmlab.data.errors import DataFormatError
@@ -22,17 +19,6 @@ from lstmlab.data.text_files import resolve_data_file
 
 FORMATS = ("conllu", "columns", "jsonl", "hub")
 READERS: dict[str, Callable[..., Iterator[dict]]] = {"conllu": read_conllu, "columns": read_columns}
-
-
-def reader_fingerprint(file_format: str) -> str:
-    """A digest of the code that parses `file_format` (the reader and the line reading under it)."""
-    code = inspect.getsource(READERS[file_format]) + inspect.getsource(text_files)
-    return hashlib.sha256(code.encode("utf-8")).hexdigest()[:16]
-
-
-def _generate(path: str, file_format: str, reader_options: dict, file_key: str, reader_key: str):
-    """Examples of one file; `file_key` and `reader_key` are unused here but key the datasets cache."""
-    yield from READERS[file_format](path, **reader_options)
 
 
 def _reader_options(path: Path, file_format: str, tag_column: str | int, token_column: int) -> dict:
@@ -47,28 +33,13 @@ def _reader_options(path: Path, file_format: str, tag_column: str | int, token_c
 
 
 def _from_local_file(path: Path, file_format: str, tag_column: str | int, token_column: int, cache_dir: str | None):
-    stat = path.stat()
-    try:
-        return datasets.Dataset.from_generator(
-            _generate,
-            gen_kwargs={
-                "path": str(path), "file_format": file_format,
-                "reader_options": _reader_options(path, file_format, tag_column, token_column),
-                "file_key": f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}",
-                "reader_key": reader_fingerprint(file_format),
-            },
-            cache_dir=cache_dir,
-            features=datasets.Features({
-                "tokens": datasets.Sequence(datasets.Value("string")),
-                "tags": datasets.Sequence(datasets.Value("string")),
-                "lines": datasets.Sequence(datasets.Value("int32")),
-            }),
-        )
-    except datasets.exceptions.DatasetGenerationError as error:
-        cause = error.__cause__ or error.__context__
-        if isinstance(cause, DataFormatError | FileNotFoundError):
-            raise cause from None
-        raise
+    features = datasets.Features({
+        "tokens": datasets.Sequence(datasets.Value("string")),
+        "tags": datasets.Sequence(datasets.Value("string")),
+        "lines": datasets.Sequence(datasets.Value("int32")),
+    })
+    options = _reader_options(path, file_format, tag_column, token_column)
+    return cached_parse(READERS[file_format], path, options, features, cache_dir)
 
 
 def _with_names(dataset: datasets.Dataset, tokens_field: str, tags_field: str, where: str) -> datasets.Dataset:

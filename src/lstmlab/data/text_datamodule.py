@@ -44,6 +44,7 @@ class TextDataModule(L.LightningDataModule):
         val_path: str | None = None,
         test_path: str | None = None,
         val_split: float = 0.0,
+        val_split_seed: int | None = None,
         vectors: PretrainedVectors | Mapping | None = None,
         lowercase: bool = True,
         min_word_freq: int = 1,
@@ -61,6 +62,7 @@ class TextDataModule(L.LightningDataModule):
             raise ValueError("set either data.val_path or data.val_split (a share of train held out), not both")
         self.paths = {"train": train_path, "val": val_path, "test": test_path}
         self.val_split = val_split
+        self.val_split_seed = val_split_seed  # None: the run's seed draws the held-out share
         self.vectors_spec = PretrainedVectors(**vectors) if isinstance(vectors, Mapping) else vectors
         self.lowercase = lowercase
         self.min_word_freq = min_word_freq
@@ -106,7 +108,8 @@ class TextDataModule(L.LightningDataModule):
         dataset = self.read_split(split, str(path))
         held_out = None
         if split == "train" and self.val_split:
-            parts = dataset.train_test_split(test_size=self.val_split, seed=self.seed, shuffle=True)
+            seed = self.seed if self.val_split_seed is None else self.val_split_seed
+            parts = dataset.train_test_split(test_size=self.val_split, seed=seed, shuffle=True)
             dataset, held_out = parts["train"], parts["test"]
         if self.vocabs is None:
             if split != "train":

@@ -38,8 +38,9 @@ class EncodedTokens:
     def nbytes(self) -> int:
         return self.forms.nbytes + self.form_words.nbytes + self.form_chars.nbytes
 
-    def padded(self, rows: Sequence[int]) -> dict[str, torch.Tensor]:
-        """words [B, T], chars [B, T, L] (0 = padding), mask [B, T] for the given sentences."""
+    def padded(self, rows: Sequence[int], with_chars: bool = True) -> dict[str, torch.Tensor]:
+        """words [B, T], chars [B, T, L] (0 = padding; left out unless `with_chars`), mask [B, T] for the given
+        sentences."""
         form_rows = [self.forms[i] for i in rows]
         lengths = np.array([len(r) for r in form_rows])
         flat = np.concatenate(form_rows)
@@ -48,6 +49,11 @@ class EncodedTokens:
         step_of = np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         words = np.zeros((batch, steps), dtype=np.int64)
         words[row_of, step_of] = self.form_words[flat]
+        mask = np.zeros((batch, steps), dtype=bool)
+        mask[row_of, step_of] = True
+        padded = {"words": torch.from_numpy(words), "mask": torch.from_numpy(mask)}
+        if not with_chars:
+            return padded
         char_lengths = self.form_chars.lengths[flat]
         width = max(int(char_lengths.max()), 1)
         token_of = np.repeat(np.arange(len(flat)), char_lengths)
@@ -55,9 +61,7 @@ class EncodedTokens:
         chars = np.zeros((batch, steps, width), dtype=np.int64)
         source = np.repeat(self.form_chars.offsets[flat], char_lengths) + within
         chars[row_of[token_of], step_of[token_of], within] = self.form_chars.values[source]
-        mask = np.zeros((batch, steps), dtype=bool)
-        mask[row_of, step_of] = True
-        return {"words": torch.from_numpy(words), "chars": torch.from_numpy(chars), "mask": torch.from_numpy(mask)}
+        return {**padded, "chars": torch.from_numpy(chars)}
 
 
 @dataclass

@@ -20,6 +20,7 @@ from torch import nn
 
 from lstmlab.data.text_datamodule import TextDataModule
 from lstmlab.data.text_vocabs import TextVocabs
+from lstmlab.evaluation import format_table, write_report
 from lstmlab.serialization import model_payload
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,20 @@ class Task(L.LightningModule):
         return ""
 
     def evaluate(self, trainer: L.Trainer, datamodule: TextDataModule, output_dir: Path, source: dict) -> dict:
-        """Test on the data module's test split; tasks add their own report files."""
-        return {**source, **trainer.test(self, datamodule=datamodule)[0]}
+        """Test on the data module's test split. A task with a `test_confusion` matrix (over `vocabs.labels`) also
+        gets per-label precision/recall/F1 and the matrix: report.json, per_tag.txt and a PNG."""
+        metrics = trainer.test(self, datamodule=datamodule)[0]
+        confusion = getattr(self, "test_confusion", None)
+        if confusion is None:
+            return {**source, **metrics}
+        report = write_report(output_dir, confusion.compute().cpu(), self.vocabs.labels.itos, metrics, source)
+        report["table"] = format_table(report["per_tag"])
+        return report
+
+    def on_test_epoch_start(self) -> None:
+        confusion = getattr(self, "test_confusion", None)
+        if confusion is not None:
+            confusion.reset()  # read after the loop, so not reset by logging
 
     # --- training -------------------------------------------------------------------------------------------
     def on_train_epoch_end(self) -> None:

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import lightning as L
 import torch
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
 from lstmlab.data.tagging_datamodule import TaggingDataModule
 from lstmlab.data.tagging_split import TAG_PADDING
 from lstmlab.data.text_vocabs import TextVocabs
-from lstmlab.evaluation import format_table, write_report
 from lstmlab.models.bilstm_tagger import BiLSTMTagger
 from lstmlab.tasks.base import Task
 
@@ -73,14 +70,3 @@ class TaggingTask(Task):
 
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._shared_step(batch, "test")
-
-    def on_test_epoch_start(self) -> None:
-        self.test_confusion.reset()  # the confusion matrix is read after the loop, so it is not reset by logging
-
-    def evaluate(self, trainer: L.Trainer, datamodule: TaggingDataModule, output_dir: Path, source: dict) -> dict:
-        """Accuracy, per-tag precision/recall/F1 and the confusion matrix: report.json, per_tag.txt, PNG."""
-        metrics = trainer.test(self, datamodule=datamodule)[0]
-        confusion = self.test_confusion.compute().cpu()
-        report = write_report(output_dir, confusion, self.vocabs.labels.itos, metrics, source)
-        report["table"] = format_table(report["per_tag"])
-        return report
