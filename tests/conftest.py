@@ -106,3 +106,43 @@ def trained(tiny_ewt, tiny_vectors, tmp_path_factory) -> tuple[Path, dict]:
     """(run directory, metrics) of one tiny training run shared by the tests that use a trained model."""
     run = tmp_path_factory.mktemp("run")
     return run, train_tiny(tiny_ewt, tiny_vectors, run)
+
+
+BUNDLED_SNLI = ROOT / "data" / "snli"
+
+
+@pytest.fixture(scope="session")
+def tiny_snli(tmp_path_factory) -> dict[str, Path]:
+    """Train/dev/test of 400/80/80 real SNLI pairs (tokenized dev, the bundled file's first 560 lines)."""
+    import gzip
+
+    folder = tmp_path_factory.mktemp("tiny_snli")
+    with gzip.open(BUNDLED_SNLI / "snli_1.0_dev.tok.jsonl.gz", "rt", encoding="utf-8") as source:
+        lines = [next(source) for _ in range(560)]
+    splits = {}
+    for split, (start, stop) in {"train": (0, 400), "dev": (400, 480), "test": (480, 560)}.items():
+        splits[split] = folder / f"{split}.jsonl"
+        splits[split].write_text("".join(lines[start:stop]), encoding="utf-8")
+    return splits
+
+
+TINY_NLI = [
+    "experiment=nli_cpu", "model.net.hidden_size=16", "model.net.classifier_hidden=16", "data.batch_size=32",
+    "data.eval_batch_size=64", "extras.print_config=false", "callbacks.progress_bar=null",
+    "callbacks.model_summary=null",
+]
+
+
+def tiny_nli_overrides(tiny: dict[str, Path], vectors: Path) -> list[str]:
+    return [*TINY_NLI, f"data.train_path={tiny['train']}", f"data.val_path={tiny['dev']}",
+            f"data.test_path={tiny['test']}", "data.val_split=0.0", f"data.vectors.path={vectors}"]
+
+
+@pytest.fixture(scope="session")
+def trained_nli(tiny_snli, tiny_vectors, tmp_path_factory) -> tuple[Path, dict]:
+    """(run directory, metrics) of one tiny NLI run (BiLSTM-max, H=16) shared by the tests that need an encoder."""
+    from lstmlab.train import train
+
+    run = tmp_path_factory.mktemp("nli_run")
+    overrides = [*tiny_nli_overrides(tiny_snli, tiny_vectors), "trainer.max_epochs=2"]
+    return run, train(compose_config("train.yaml", overrides, run))

@@ -28,6 +28,7 @@ class NLIConfig:
     classifier_layers: int = 1  # hidden layers of the MLP; 0 is a linear classifier
     activation: str = "tanh"  # tanh | relu
     dropout: float = 0.0  # on the classifier's inputs and hidden layers
+    word_dropout: float = 0.0  # dropout on the word vectors the encoder reads (not in InferSent; helps small data)
     freeze_embeddings: bool = True  # InferSent keeps GloVe fixed
     oov: str = "drop"  # words without a pretrained vector: "drop" them (the paper) or read them as <unk>
     trainable_words: int | None = None  # rows from this one on (words only the vectors file has) stay frozen
@@ -52,6 +53,7 @@ class NLIClassifier(nn.Module):
         has_vector = torch.ones(config.num_words, dtype=torch.bool)
         has_vector[[self.words.padding_index, self.words.unk_index]] = False
         self.register_buffer("has_vector", has_vector)
+        self.word_dropout = nn.Dropout(config.word_dropout)
         self.encoder = build_encoder(config.encoder, config.word_dim, config.hidden_size, config.num_layers)
         layers: list[nn.Module] = []
         width = 4 * self.encoder.output_dim
@@ -106,7 +108,7 @@ class NLIClassifier(nn.Module):
     def embed(self, words: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Token ids [B, T] and mask -> sentence vectors [B, embedding_dim]."""
         words, mask, _ = self.known_words(words, mask)
-        return self.encoder(self.words(words), mask)
+        return self.encoder(self.word_dropout(self.words(words)), mask)
 
     def forward(self, premise_words: torch.Tensor, premise_mask: torch.Tensor,
                 hypothesis_words: torch.Tensor, hypothesis_mask: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,90 @@
+"""The NLI experiments: the paper's recipe as composed, fast_dev_run of each, the shrink rule inside a real fit,
+evaluation reports and resuming."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import CONF_DIR, compose_config, tiny_nli_overrides
+from safetensors.torch import load_file
+
+from lstmlab import SentenceEncoder
+from lstmlab.train import train
+
+NLI_EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml") if not p.stem.startswith("pos_"))
+# the GPU-sized recipes, on the tiny SNLI cut with 50d vectors on the CPU
+ON_CPU = ["trainer=cpu", "trainer.precision=32-true", "model.net.word_dim=50", "data.format=jsonl",
+          "data.tokenizer=whitespace", "data.lowercase=true", "data.premise_field=sentence1",
+          "data.hypothesis_field=sentence2", "data.label_field=gold_label"]
+
+
+def test_nli_experiments_are_found():
+    assert {"nli_cpu", "infersent_snli", "infersent_snli_adam"} <= set(NLI_EXPERIMENTS)
+
+
+def test_infersent_snli_composes_the_papers_recipe(tmp_path):
+    cfg = compose_config("train.yaml", ["experiment=infersent_snli"], tmp_path)
+    net, data = cfg.model.net, cfg.data
+    assert (net.encoder, net.hidden_size, net.num_layers, net.word_dim) == ("bilstm_max", 2048, 1, 300)
+    assert (net.classifier_hidden, net.classifier_layers, net.freeze_embeddings, net.oov) == (512, 1, True, "drop")
+    assert data.vectors.path.endswith("glove.840B.300d.txt") and not data.vectors.extend_vocab
+    assert (data.train_path, data.format, data.batch_size, data.lowercase) == ("stanfordnlp/snli", "hub", 64, False)
+    assert cfg.model.optimizer._target_ == "torch.optim.SGD" and cfg.model.optimizer.lr == 0.1
+    shrink = cfg.callbacks.lr_shrink
+    assert (shrink.decay, shrink.shrink, shrink.min_lr, shrink.monitor) == (0.99, 5.0, 1e-5, "val/acc")
+    assert cfg.callbacks.early_stopping is None and cfg.model.scheduler is None
+    assert cfg.trainer.gradient_clip_val == 5.0 and cfg.trainer.accelerator == "gpu"
+    adam = compose_config("train.yaml", ["experiment=infersent_snli_adam"], tmp_path)
+    assert adam.model.optimizer._target_ == "torch.optim.Adam" and adam.model.optimizer.lr == 0.001
+    assert adam.callbacks.lr_shrink is None and adam.callbacks.early_stopping.patience == 2
+    assert adam.model.net.hidden_size == 2048
+
+
+def test_data_configs_compose(tmp_path):
+    expected = {"snli": ("stanfordnlp/snli", "hub"), "multinli": ("nyu-mll/multi_nli", "hub"),
+                "snli_files": ("snli/snli_1.0_train.jsonl", "jsonl"), "sick_e": ("sick/SICK_train.txt", "tsv"),
+                "snli_devtrain": ("snli/snli_1.0_dev.tok.jsonl", "jsonl")}
+    for name, (path, file_format) in expected.items():
+        data = compose_config("train.yaml", ["experiment=nli_cpu", f"data={name}"], tmp_path).data
+        assert data.train_path.endswith(path) and data.format == file_format, name
+    assert compose_config("train.yaml", ["experiment=nli_cpu", "data=multinli"], tmp_path).data.hub_splits.test == \
+        "validation_mismatched"
+
+
+@pytest.mark.parametrize("experiment", NLI_EXPERIMENTS)
+def test_nli_experiment_fast_dev_run(experiment, tiny_snli, tiny_vectors, tmp_path):
+    overrides = [*tiny_nli_overrides(tiny_snli, tiny_vectors), f"experiment={experiment}", "debug=fast_dev_run",
+                 *ON_CPU]
+    metrics = train(compose_config("train.yaml", overrides, tmp_path))
+    assert 0.0 <= metrics["test/acc"] <= 1.0 and metrics["test/loss"] > 0
+    encoder = SentenceEncoder.load(tmp_path)
+    assert encoder.encode("A dog runs .").shape == (32,)
+
+
+def test_shrink_rule_inside_a_real_fit(tiny_snli, tiny_vectors, tmp_path):
+    """SGD at a rate too high to improve: every epoch without a new best divides it by 5 (after the 0.99 decay),
+    and training stops once it falls below min_lr, long before max_epochs."""
+    overrides = [*tiny_nli_overrides(tiny_snli, tiny_vectors), "experiment=infersent_snli", *ON_CPU,
+                 "trainer.max_epochs=30", "callbacks.lr_shrink.min_lr=0.05", "test=false", "model.net.hidden_size=8"]
+    train(compose_config("train.yaml", overrides, tmp_path))
+    rows = [line.split(",") for line in (tmp_path / "csv" / "metrics.csv").read_text().splitlines()]
+    header = rows[0]
+    epochs = sorted({int(r[header.index("epoch")]) for r in rows[1:]})
+    lrs = [float(r[header.index("train/lr")]) for r in rows[1:] if r[header.index("train/lr")]]
+    assert len(epochs) < 30
+    assert lrs[0] == pytest.approx(0.1)
+    for before, after in zip(lrs[:-1], lrs[1:], strict=True):  # x0.99 per epoch, /5 after one without a new best
+        assert after == pytest.approx(before * 0.99) or after == pytest.approx(before * 0.99 / 5)
+    state = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert any("LearningRateShrink" in key for key in state["callbacks"])
+
+
+def test_nli_eval_report_and_resume(tiny_snli, tiny_vectors, tmp_path):
+    base = [*tiny_nli_overrides(tiny_snli, tiny_vectors), "test=false"]
+    train(compose_config("train.yaml", [*base, "trainer.max_epochs=3"], tmp_path / "straight"))
+    train(compose_config("train.yaml", [*base, "trainer.max_epochs=2"], tmp_path / "stopped"))
+    last = tmp_path / "stopped/checkpoints/last.ckpt"
+    train(compose_config("train.yaml", [*base, "trainer.max_epochs=3", f"ckpt_path={last}"], tmp_path / "stopped"))
+    straight = load_file(tmp_path / "straight/model/model.safetensors")
+    resumed = load_file(tmp_path / "stopped/model/model.safetensors")
+    assert all(torch.equal(straight[k], resumed[k]) for k in straight)
