@@ -10,7 +10,7 @@ CPU_INDEX := https://download.pytorch.org/whl/cpu
 RUN_ENV := MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 ARGS ?=
 
-.PHONY: help install install-cpu train train-full test test-full lint bench bench-data clean
+.PHONY: help install install-cpu train train-nli train-full test test-full lint bench bench-data embed clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ install-cpu: ## the same with PyTorch's CPU-only build from its own index (no mu
 
 train: ## quick start: UPOS tagger on the bundled UD English EWT (offline, 2-5 min on 2 CPU cores)
 	$(RUN_ENV) $(PY) -m lstmlab.train experiment=pos_quick $(ARGS)
+
+train-nli: ## BiLSTM-max sentence encoder on NLI (experiment=nli_cpu: bundled SNLI, about 10-20 min on 2 CPU cores)
+	$(RUN_ENV) $(PY) -m lstmlab.train experiment=nli_cpu $(ARGS)
 
 train-full: ## the full-quality tagger (experiment=pos_ewt)
 	$(RUN_ENV) $(PY) -m lstmlab.train experiment=pos_ewt $(ARGS)
@@ -47,6 +50,15 @@ bench-data: ## data benchmarks: 1M-sentence split memory, 2M-word vectors file, 
 	$(RUN_ENV) $(PY) bench/data_memory.py
 	$(RUN_ENV) $(PY) bench/vectors_memory.py
 	$(RUN_ENV) $(PY) bench/tokenizer_ewt.py
+
+# `make embed`: the newest exported NLI model under logs/ unless MODEL=... is given
+MODEL ?= $(shell ls -t logs/*/runs/*/model/config.json 2>/dev/null | xargs -r grep -lE '"kind": *"nli"' | head -n 1 | xargs -r dirname)
+INPUT ?= data/examples/sentences.txt
+OUT ?= logs/embed/sentences.npy
+embed: ## sentence vectors of INPUT (default data/examples/sentences.txt) with MODEL (newest NLI model) -> OUT
+	@if [ -z "$(MODEL)" ]; then echo "make embed: no NLI model found in logs/*/runs/*/model: run 'make train-nli' first (or pass MODEL=<run dir, export folder or .ckpt>)" >&2; exit 1; fi
+	@mkdir -p "$(dir $(OUT))"
+	$(RUN_ENV) $(PY) -m lstmlab.embed --model "$(MODEL)" "$(INPUT)" -o "$(OUT)" $(ARGS)
 
 clean: ## remove logs, caches and build leftovers (keeps the virtualenv)
 	rm -rf logs outputs multirun .pytest_cache .ruff_cache src/*.egg-info

@@ -31,7 +31,8 @@ def evaluate(cfg: DictConfig) -> dict:
     report = model.evaluate(trainer, datamodule, output_dir, source)
     lines = [report.pop("table", "")]
     lines += [f"{name}: {value:.4f}" for name, value in report.items() if isinstance(value, float)]
-    lines.append(f"on {report.get('tokens', '?')} tokens of {cfg.data.test_path}; report in {output_dir}")
+    lines.append(f"on {report.get('tokens', '?')} test items (tokens, pairs) of {cfg.data.test_path}; "
+                 f"report in {output_dir}")
     rank_zero_info("\n".join(lines))
     return report
 

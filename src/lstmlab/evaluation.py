@@ -24,9 +24,11 @@ def per_tag_scores(confusion: torch.Tensor, tags: list[str]) -> list[dict]:
 
 
 def format_table(rows: list[dict]) -> str:
-    lines = [f"{'tag':<8}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
+    width = max([8, *(len(r["tag"]) + 2 for r in rows)])  # tags are short, NLI classes are words
+    lines = [f"{'tag':<{width}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
     for r in rows:
-        lines.append(f"{r['tag']:<8}{r['precision']:>10.4f}{r['recall']:>10.4f}{r['f1']:>10.4f}{r['support']:>10}")
+        lines.append(f"{r['tag']:<{width}}{r['precision']:>10.4f}{r['recall']:>10.4f}{r['f1']:>10.4f}"
+                     f"{r['support']:>10}")
     return "\n".join(lines)
 
 
