@@ -144,3 +144,24 @@ def test_snli_devtrain_holds_out_the_same_tenth_for_every_seed(tmp_path):
         assert (len(dm.splits["train"]), len(dm.splits["val"])) == (8857, 985)
         held_out.append(dm.splits["val"].labels.tolist())
     assert held_out[0] == held_out[1]
+
+
+def test_hub_layout_turns_class_ids_into_names_and_minus_one_into_no_label(tmp_path):
+    """A local folder in the hub's layout (as `stanfordnlp/snli` is stored): label -1 marks no gold label."""
+    names = ["entailment", "neutral", "contradiction"]
+    features = datasets.Features({"premise": datasets.Value("string"), "hypothesis": datasets.Value("string"),
+                                  "label": datasets.ClassLabel(names=names)})
+    folder = tmp_path / "snli_like"
+    folder.mkdir()
+    rows = {"premise": ["A dog runs.", "A man sleeps.", "A cat eats."],
+            "hypothesis": ["An animal moves.", "A man rests.", "Nobody eats."], "label": [0, -1, 2]}
+    datasets.Dataset.from_dict(rows, features=features).to_parquet(folder / "train.parquet")
+    dm = NLIDataModule(train_path=str(folder), test_path=str(folder), format="hub", premise_field="premise",
+                       hypothesis_field="hypothesis", label_field="label", hub_splits={"train": "train",
+                                                                                       "test": "train"},
+                       cache_dir=str(tmp_path / "cache"))
+    dm.setup("fit")
+    assert dm.dropped == {"train": 1}
+    split = dm.splits["train"]
+    assert [dm.vocabs.labels.itos[i] for i in split.labels] == ["entailment", "contradiction"]
+    assert split.__getitems__([1])["premise_words"].shape == (1, 4)  # "A cat eats ." tokenized by the rule
