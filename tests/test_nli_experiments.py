@@ -79,8 +79,38 @@ def test_shrink_rule_inside_a_real_fit(tiny_snli, tiny_vectors, tmp_path):
     assert any("LearningRateShrink" in key for key in state["callbacks"])
 
 
-def test_nli_eval_report_and_resume(tiny_snli, tiny_vectors, tmp_path):
+def test_nli_resumed_run_ends_where_an_uninterrupted_run_ends(tiny_snli, tiny_vectors, tmp_path):
     base = [*tiny_nli_overrides(tiny_snli, tiny_vectors), "test=false"]
+    train(compose_config("train.yaml", [*base, "trainer.max_epochs=3"], tmp_path / "straight"))
+    train(compose_config("train.yaml", [*base, "trainer.max_epochs=2"], tmp_path / "stopped"))
+    last = tmp_path / "stopped/checkpoints/last.ckpt"
+    train(compose_config("train.yaml", [*base, "trainer.max_epochs=3", f"ckpt_path={last}"], tmp_path / "stopped"))
+    straight = load_file(tmp_path / "straight/model/model.safetensors")
+    resumed = load_file(tmp_path / "stopped/model/model.safetensors")
+    assert all(torch.equal(straight[k], resumed[k]) for k in straight)
+
+
+WEIGHT_AVERAGE = ["+callbacks.weight_average._target_=lstmlab.callbacks.weight_average.WeightAveraging",
+                  "+callbacks.weight_average.decay=0.9"]
+
+
+def test_weight_average_is_what_is_validated_checkpointed_and_exported(tiny_snli, tiny_vectors, tmp_path):
+    """The best checkpoint holds the averaged weights its validation score was measured on: testing it on the
+    validation file gives that score again; and those weights are not the last step's."""
+    overrides = [*tiny_nli_overrides(tiny_snli, tiny_vectors), *WEIGHT_AVERAGE, "trainer.max_epochs=2",
+                 f"data.test_path={tiny_snli['dev']}"]
+    metrics = train(compose_config("train.yaml", overrides, tmp_path))
+    assert metrics["test/acc"] == pytest.approx(metrics["val/acc"], abs=1e-6)
+    last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    raw = last["callbacks"]["WeightAveraging"]["shadow"]
+    trainable = [k for k, v in last["state_dict"].items() if k.startswith("net.") and v.is_floating_point()
+                 and "has_vector" not in k and "frozen" not in k and "words.embedding" not in k]
+    assert len(raw) == len(trainable)
+    assert any(not torch.equal(last["state_dict"][k], r) for k, r in zip(trainable, raw, strict=True))
+
+
+def test_resume_with_weight_average_ends_where_an_uninterrupted_run_ends(tiny_snli, tiny_vectors, tmp_path):
+    base = [*tiny_nli_overrides(tiny_snli, tiny_vectors), *WEIGHT_AVERAGE, "test=false"]
     train(compose_config("train.yaml", [*base, "trainer.max_epochs=3"], tmp_path / "straight"))
     train(compose_config("train.yaml", [*base, "trainer.max_epochs=2"], tmp_path / "stopped"))
     last = tmp_path / "stopped/checkpoints/last.ckpt"
