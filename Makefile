@@ -10,7 +10,7 @@ CPU_INDEX := https://download.pytorch.org/whl/cpu
 RUN_ENV := MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 ARGS ?=
 
-.PHONY: help install install-cpu train train-nli train-full test test-full lint bench bench-data embed clean
+.PHONY: help install install-cpu train train-nli train-full test test-full lint bench bench-data bench-nli embed clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -50,6 +50,11 @@ bench-data: ## data benchmarks: 1M-sentence split memory, 2M-word vectors file, 
 	$(RUN_ENV) $(PY) bench/data_memory.py
 	$(RUN_ENV) $(PY) bench/vectors_memory.py
 	$(RUN_ENV) $(PY) bench/tokenizer_ewt.py
+
+bench-nli: ## NLI benchmarks: training vs plain PyTorch, encode() vs InferSent, 550k-pair load (busy: ARGS="--threads 1")
+	$(RUN_ENV) $(PY) bench/nli_throughput.py $(ARGS)
+	$(RUN_ENV) $(PY) bench/encode_speed.py $(ARGS)
+	$(RUN_ENV) $(PY) bench/nli_load.py $(ARGS)
 
 # `make embed`: the newest exported NLI model under logs/ unless MODEL=... is given
 MODEL ?= $(shell ls -t logs/*/runs/*/model/config.json 2>/dev/null | xargs -r grep -lE '"kind": *"nli"' | head -n 1 | xargs -r dirname)

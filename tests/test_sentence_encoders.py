@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import needs_bf16
 
 from lstmlab import SentenceEncoder
 from lstmlab.callbacks.lr_shrink import ShrinkRule
@@ -169,3 +170,11 @@ def test_bag_of_vectors_baseline_is_the_mean_of_known_words(tiny_vectors, tmp_pa
     assert encoder.dim == 50
     folder = encoder.save(tmp_path / "bov")
     np.testing.assert_array_equal(SentenceEncoder.load(folder).encode("The man"), encoder.encode("The man"))
+
+
+@needs_bf16
+def test_bf16_encoding_stays_close_to_float32(trained_nli):
+    encoder = SentenceEncoder.load(trained_nli[0])
+    full, half = encoder.encode(SENTENCES), encoder.encode(SENTENCES, bf16=True)
+    assert half.dtype == np.float32
+    np.testing.assert_allclose(half, full, atol=0.05, rtol=0)

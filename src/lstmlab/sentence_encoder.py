@@ -26,6 +26,7 @@ from lstmlab.data.vectors import load_word_vectors
 from lstmlab.data.vocab import PAD, UNK, Vocab
 from lstmlab.models.nli_classifier import NLIClassifier, NLIConfig
 from lstmlab.serialization import ModelFileError, load_model_file, model_payload, save_model_folder
+from lstmlab.utils.cpu import bf16_lstm_supported, cpu_model
 
 Sentences = str | Sequence[str] | Sequence[Sequence[str]]
 
@@ -88,12 +89,17 @@ class SentenceEncoder:
         convert_to_tensor: bool = False,
         normalize_embeddings: bool = False,
         allow_empty: bool = False,
+        bf16: bool = False,
     ) -> np.ndarray | torch.Tensor:
         """Vectors [N, dim] (float32) in input order; a single string gives one vector [dim].
 
         Strings are tokenized by `lstmlab.data.tokenize` (PTB-style, as the NLI training data); lists of tokens are
-        taken as they are. An empty sentence is an error, or, with `allow_empty`, a zero vector.
+        taken as they are. An empty sentence is an error, or, with `allow_empty`, a zero vector. `bf16` computes in
+        bfloat16 (CPUs with AVX-512 bf16 or AMX, GPUs): 1.6-1.7x faster on such a CPU, vectors within ~1e-3.
         """
+        if bf16 and self.device.type == "cpu" and not bf16_lstm_supported():
+            raise ValueError(f"bf16 needs a CPU whose oneDNN runs a bf16 LSTM (AVX-512 bf16 or AMX); this one "
+                             f"({cpu_model()}) cannot: encode in float32")
         token_lists, single = self._token_lists(sentences)
         empty = [i for i, tokens in enumerate(token_lists) if not tokens]
         if empty and not allow_empty:
@@ -104,7 +110,8 @@ class SentenceEncoder:
         encoded = self.vocabs.encode_tokens(token_lists[i] for i in present)
         # longest first, like sentence-transformers: a memory problem shows at once, and the bar slows down after
         by_length = BucketBatchSampler(EpochSampler(len(present), shuffle=False), -encoded.lengths, batch_size)
-        with tqdm(total=len(present), disable=not show_progress_bar, unit="sent", desc="Encoding") as progress:
+        with (tqdm(total=len(present), disable=not show_progress_bar, unit="sent", desc="Encoding") as progress,
+              torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16)):
             for rows in by_length:
                 batch = encoded.padded(rows, with_chars=False)
                 vectors = self.net.embed(batch["words"].to(self.device), batch["mask"].to(self.device))

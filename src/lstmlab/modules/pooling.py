@@ -32,10 +32,11 @@ def masked_max(
     the first): counting wins per step gives InferSent's word importance.
     """
     filled = states.masked_fill(~mask.unsqueeze(2), torch.finfo(states.dtype).min)
-    values, indices = filled.max(dim=1)
     empty = ~mask.any(dim=1, keepdim=True)  # [B, 1]
-    values = values.masked_fill(empty, 0.0)
-    return (values, indices) if return_indices else values
+    if not return_indices:  # amax finds no indices: ~6x faster than max on CPU (bench/encode_speed.py)
+        return filled.amax(dim=1).masked_fill(empty, 0.0)
+    values, indices = filled.max(dim=1)
+    return values.masked_fill(empty, 0.0), indices
 
 
 def masked_mean(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
