@@ -79,8 +79,12 @@ def test_shrink_rule_inside_a_real_fit(tiny_snli, tiny_vectors, tmp_path):
     assert any("LearningRateShrink" in key for key in state["callbacks"])
 
 
-def test_nli_resumed_run_ends_where_an_uninterrupted_run_ends(tiny_snli, tiny_vectors, tmp_path):
-    base = [*tiny_nli_overrides(tiny_snli, tiny_vectors), "test=false"]
+@pytest.mark.parametrize("recipe", [
+    [],  # nli_cpu: Adam, weight averaging (raw weights in the callback's state)
+    ["experiment=infersent_snli", *ON_CPU, "callbacks.lr_shrink.min_lr=1e-9"],  # SGD, the shrink rule's state
+], ids=["nli_cpu", "infersent_snli"])
+def test_nli_resumed_run_ends_where_an_uninterrupted_run_ends(recipe, tiny_snli, tiny_vectors, tmp_path):
+    base = [*tiny_nli_overrides(tiny_snli, tiny_vectors), *recipe, "test=false"]
     train(compose_config("train.yaml", [*base, "trainer.max_epochs=3"], tmp_path / "straight"))
     train(compose_config("train.yaml", [*base, "trainer.max_epochs=2"], tmp_path / "stopped"))
     last = tmp_path / "stopped/checkpoints/last.ckpt"
@@ -107,13 +111,3 @@ def test_weight_average_is_what_is_validated_checkpointed_and_exported(tiny_snli
     assert len(raw) == len(trainable)
     assert any(not torch.equal(last["state_dict"][k], r) for k, r in zip(trainable, raw, strict=True))
 
-
-def test_resume_with_weight_average_ends_where_an_uninterrupted_run_ends(tiny_snli, tiny_vectors, tmp_path):
-    base = [*tiny_nli_overrides(tiny_snli, tiny_vectors), *WEIGHT_AVERAGE, "test=false"]
-    train(compose_config("train.yaml", [*base, "trainer.max_epochs=3"], tmp_path / "straight"))
-    train(compose_config("train.yaml", [*base, "trainer.max_epochs=2"], tmp_path / "stopped"))
-    last = tmp_path / "stopped/checkpoints/last.ckpt"
-    train(compose_config("train.yaml", [*base, "trainer.max_epochs=3", f"ckpt_path={last}"], tmp_path / "stopped"))
-    straight = load_file(tmp_path / "straight/model/model.safetensors")
-    resumed = load_file(tmp_path / "stopped/model/model.safetensors")
-    assert all(torch.equal(straight[k], resumed[k]) for k in straight)

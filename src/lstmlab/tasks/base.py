@@ -89,6 +89,20 @@ class Task(L.LightningModule):
         if confusion is not None:
             confusion.reset()  # read after the loop, so not reset by logging
 
+    # --- steps: one shared step per task, called with the stage's name ----------------------------------------
+    def _shared_step(self, batch: dict[str, Any], stage: str) -> torch.Tensor:
+        """Loss of a batch; logs `<stage>/loss` and the task's metrics."""
+        raise NotImplementedError
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        return self._shared_step(batch, "train")
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._shared_step(batch, "val")
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._shared_step(batch, "test")
+
     # --- training -------------------------------------------------------------------------------------------
     def on_train_epoch_end(self) -> None:
         # logged here rather than by LearningRateMonitor, which refuses to run without a logger
