@@ -73,7 +73,8 @@ def markdown(report: dict) -> str:
     lines = [
         "# Transfer evaluation", "",
         f"Model: `{report['model']}` ({report['dim']}-dimensional embeddings); "
-        + ", ".join(f"{key}: `{value}`" for key, value in report["source"].items()), "",
+        + ", ".join(f"{key}: `{value}`" for key, value in report["source"].items() if value != report["model"]),
+        "",
         "| " + " | ".join(headings) + " |",
         "|" + "---|" + "---:|" * (len(headings) - 1),
         "| " + " | ".join(cells) + " |", "",
