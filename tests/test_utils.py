@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 
 import pytest
+import torch
 from conftest import ROOT
 
 from lstmlab.utils.malloc_tuning import tune_malloc
@@ -30,3 +31,15 @@ def test_tune_malloc_respects_user_settings(monkeypatch):
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         pytest.skip("mallopt tuning is for glibc")
     assert tune_malloc() is True
+
+
+def test_exports_get_the_usual_file_modes_not_mkdtemp_private_ones(tmp_path):
+    import os
+
+    from lstmlab.serialization import save_model_folder
+    from lstmlab.utils.file_modes import umask
+
+    folder = save_model_folder(tmp_path / "model", {"kind": "x"}, {"w": torch.zeros(2)})
+    mask = umask()
+    assert os.stat(folder).st_mode & 0o777 == 0o777 & ~mask
+    assert os.stat(folder / "model.safetensors").st_mode & 0o777 == 0o666 & ~mask

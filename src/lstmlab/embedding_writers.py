@@ -27,6 +27,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from lstmlab.utils.file_modes import usual_mode
+
 Attributes = Mapping[str, str | int | float | bool]
 
 _HDF5_CHUNK_BYTES = 1 << 20  # HDF5 advises chunks of about 1 MiB: large enough to read fast, small to cache
@@ -78,7 +80,7 @@ class EmbeddingWriter(ABC):
         try:
             self._finish()
             _flush_to_disk(self.temp_path)  # else a crash soon after the rename could leave an empty output
-            os.chmod(self.temp_path, 0o666 & ~_umask())  # mkstemp makes it private; outputs get the usual mode
+            usual_mode(self.temp_path)  # mkstemp makes it private; outputs get the usual mode
             os.replace(self.temp_path, self.path)
         except BaseException:
             self.temp_path.unlink(missing_ok=True)
@@ -238,10 +240,3 @@ def _flush_to_disk(path: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
-
-
-def _umask() -> int:
-    """The process umask (only readable by setting it, so it is set straight back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask

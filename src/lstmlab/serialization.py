@@ -19,6 +19,7 @@ from safetensors.torch import load as safetensors_load
 from safetensors.torch import save_file
 
 from lstmlab.utils.atomic_folder import replace_folder
+from lstmlab.utils.file_modes import usual_mode
 
 FORMAT_VERSION = 1
 PAYLOAD_KEY = "lstmlab"  # the safetensors header entry that holds the payload
@@ -44,6 +45,7 @@ def save_model_folder(folder: str | Path, payload: dict, state_dict: dict[str, t
         save_file({k: v.detach().cpu().contiguous() for k, v in state_dict.items()}, staging / WEIGHTS_FILE,
                   metadata={PAYLOAD_KEY: json.dumps(payload, ensure_ascii=False)})
         (staging / CONFIG_FILE).write_text(json.dumps(payload, indent=1, ensure_ascii=False), encoding="utf-8")
+        usual_mode(staging)  # mkdtemp makes it private
         replace_folder(staging, folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # after a swap, this holds the old export
