@@ -8,7 +8,7 @@ vectors; the table shows the largest difference. Prints a Markdown table headed 
 Input: the SNLI test premises and hypotheses as token lists (19,648 sentences). A sentence costs about H^2, so
 H=2048 encodes every 16th sentence, and the naive loop every 20th of the others' input, keeping each pass a few
 seconds. Variants alternate in one process (the order rotates each round); figures are medians over rounds. Where
-oneDNN has a bf16 LSTM, one more row runs encode() under bf16 autocast, to size an opt-in bf16 inference mode.
+oneDNN has a bf16 LSTM, one more row runs encode(bf16=True), the opt-in bfloat16 inference mode.
 The defaults took 7 minutes with --threads 1 on 2 cores shared with other work (load average 3-4).
 
     python bench/encode_speed.py                          # H=512 and H=2048, batch 64 and larger
@@ -47,7 +47,7 @@ NAIVE_SHARE = 20  # the naive loop encodes every 20th sentence of the others' in
 NO_BF16 = "this CPU has no bf16 LSTM in oneDNN"
 LABELS = {"naive": "naive loop: encode([sentence]) per sentence", "infersent": "InferSent's approach (packed)",
           "encode": "SentenceEncoder.encode (padded, bucketed)",
-          "bf16": "SentenceEncoder.encode under bf16 autocast (opt-in idea)"}
+          "bf16": "SentenceEncoder.encode(bf16=True)"}
 Sentences = Sequence[Sequence[str]]
 
 
@@ -129,9 +129,8 @@ def naive_loop(encoder: SentenceEncoder, sentences: Sentences) -> np.ndarray:
 
 
 def encode_bf16(encoder: SentenceEncoder, sentences: Sentences, batch_size: int) -> np.ndarray:
-    """encode() under bf16 autocast: what an opt-in bf16 inference mode would cost and gain."""
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        return encoder.encode(sentences, batch_size=batch_size)
+    """encode(bf16=True): the opt-in bfloat16 inference mode."""
+    return encoder.encode(sentences, batch_size=batch_size, bf16=True)
 
 
 def build_encoder(datamodule: NLIDataModule, hidden: int) -> SentenceEncoder:
