@@ -111,3 +111,18 @@ def test_weight_average_is_what_is_validated_checkpointed_and_exported(tiny_snli
     assert len(raw) == len(trainable)
     assert any(not torch.equal(last["state_dict"][k], r) for k, r in zip(trainable, raw, strict=True))
 
+
+
+def test_eval_of_an_nli_model_reports_classes_and_names_the_data_it_needs(trained_nli, tiny_snli, tmp_path):
+    from lstmlab.eval import evaluate
+
+    cfg = compose_config("eval.yaml", [f"ckpt_path={trained_nli[0]}", "data=snli_devtrain",
+                                       f"data.test_path={tiny_snli['test']}", "extras.print_config=false"], tmp_path)
+    report = evaluate(cfg)
+    assert report["tokens"] == 80 and {row["tag"] for row in report["per_tag"]} == {"entailment", "neutral",
+                                                                                   "contradiction"}
+    assert "contradiction" in (tmp_path / "per_tag.txt").read_text()
+    wrong = compose_config("eval.yaml", [f"ckpt_path={trained_nli[0]}", "extras.print_config=false"], tmp_path)
+    with pytest.raises(ValueError, match=r"holds a 'nli' model, tested on NLIDataModule data, but the data config "
+                                         r"makes a TaggingDataModule: pass data=snli_devtrain"):
+        evaluate(wrong)

@@ -24,7 +24,12 @@ register_resolvers()
 def evaluate(cfg: DictConfig) -> dict:
     apply_extras(cfg)
     model = load_task(cfg.ckpt_path)
-    datamodule = hydra.utils.instantiate(cfg.data, _partial_=True)(vocabs=model.vocabs)  # see train.py on why
+    make_datamodule = hydra.utils.instantiate(cfg.data, _partial_=True)  # called below: see train.py on why
+    if not issubclass(make_datamodule.func, model.datamodule_type):
+        raise ValueError(f"{cfg.ckpt_path} holds a {model.kind!r} model, tested on {model.datamodule_type.__name__} "
+                         f"data, but the data config makes a {make_datamodule.func.__name__}: pass "
+                         f"data={model.example_data} (or another data config of this kind)")
+    datamodule = make_datamodule(vocabs=model.vocabs)
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, logger=False, callbacks=[])
     output_dir = Path(cfg.paths.output_dir)
     source = {"model": str(cfg.ckpt_path), "test_path": str(cfg.data.test_path)}

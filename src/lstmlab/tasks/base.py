@@ -30,6 +30,8 @@ TASKS: dict[str, type[Task]] = {}
 
 class Task(L.LightningModule):
     kind: ClassVar[str]
+    datamodule_type: ClassVar[type[TextDataModule]] = TextDataModule  # the data this task trains and tests on
+    example_data: ClassVar[str] = ""  # a data config of that kind, for messages
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

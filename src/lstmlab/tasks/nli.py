@@ -16,6 +16,8 @@ from lstmlab.tasks.base import Task
 
 class NLITask(Task):
     kind = NLIClassifier.kind
+    datamodule_type = NLIDataModule
+    example_data = "snli_devtrain"
 
     def __init__(self, net: NLIClassifier, vocabs: TextVocabs, **options: Any) -> None:
         super().__init__(net, vocabs, **options)

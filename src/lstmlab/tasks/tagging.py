@@ -17,6 +17,8 @@ from lstmlab.tasks.base import Task
 
 class TaggingTask(Task):
     kind = BiLSTMTagger.kind
+    datamodule_type = TaggingDataModule
+    example_data = "ud_ewt"
 
     def __init__(self, net: BiLSTMTagger, vocabs: TextVocabs, **options: Any) -> None:
         super().__init__(net, vocabs, **options)
