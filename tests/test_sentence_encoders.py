@@ -12,6 +12,7 @@ from lstmlab.callbacks.lr_shrink import ShrinkRule
 from lstmlab.models.nli_classifier import NLIClassifier, NLIConfig
 from lstmlab.models.sentence_encoders import ENCODERS, build_encoder
 from lstmlab.serialization import ModelFileError
+from lstmlab.utils.cpu import bf16_lstm_supported
 
 PAPER_ENCODERS = ["lstm", "gru", "bigru_last", "bilstm_mean", "bilstm_max", "inner_attention", "hconvnet",
                   "bag_of_vectors"]
@@ -178,3 +179,9 @@ def test_bf16_encoding_stays_close_to_float32(trained_nli):
     full, half = encoder.encode(SENTENCES), encoder.encode(SENTENCES, bf16=True)
     assert half.dtype == np.float32
     np.testing.assert_allclose(half, full, atol=0.05, rtol=0)
+
+
+@pytest.mark.skipif(bf16_lstm_supported(), reason="this CPU runs bf16 LSTMs: nothing to refuse")
+def test_bf16_encoding_is_refused_clearly_where_the_cpu_cannot(trained_nli):
+    with pytest.raises(ValueError, match=r"bf16 needs a CPU whose oneDNN runs a bf16 LSTM .*encode in float32"):
+        SentenceEncoder.load(trained_nli[0]).encode(SENTENCES, bf16=True)
