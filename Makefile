@@ -27,7 +27,7 @@ install-cpu: ## the same with PyTorch's CPU-only build from its own index (no mu
 train: ## quick start: UPOS tagger on the bundled UD English EWT (offline, 2-5 min on 2 CPU cores)
 	$(RUN_ENV) $(PY) -m lstmlab.train experiment=pos_quick $(ARGS)
 
-train-nli: ## BiLSTM-max sentence encoder on NLI (experiment=nli_cpu: bundled SNLI, under 10 min on 2 CPU cores, ~68.7% test)
+train-nli: ## BiLSTM-max sentence encoder on NLI (experiment=nli_cpu: bundled SNLI, about 3 min on 2 CPU cores, ~68.7% test)
 	$(RUN_ENV) $(PY) -m lstmlab.train experiment=nli_cpu $(ARGS)
 
 train-full: ## the full-quality tagger (experiment=pos_ewt)
