@@ -37,7 +37,7 @@ def test_exports_get_the_usual_file_modes_not_mkdtemp_private_ones(tmp_path):
     import os
 
     from lstmlab.serialization import save_model_folder
-    from lstmlab.utils.file_modes import umask
+    from lstmlab.utils.atomic_file import umask
 
     folder = save_model_folder(tmp_path / "model", {"kind": "x"}, {"w": torch.zeros(2)})
     mask = umask()

@@ -25,7 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from lstmlab.data.errors import DataFormatError
-from lstmlab.data.text_files import decode_lines
+from lstmlab.data.text_files import chunked, decode_lines
 from lstmlab.embedding_writers import WRITERS, open_writer, writer_class
 from lstmlab.sentence_encoder import SentenceEncoder
 from lstmlab.serialization import ModelFileError
@@ -46,16 +46,15 @@ def count_lines(path: Path) -> int:
 
 def read_chunks(handle: Iterable[bytes], name: str, allow_empty: bool) -> Iterator[tuple[list[str], np.ndarray]]:
     """(lines, empty flags) per chunk of CHUNK_LINES; an empty line is a DataFormatError unless `allow_empty`."""
-    lines: list[str] = []
+    for lines in chunked(checked_lines(handle, name, allow_empty), CHUNK_LINES):
+        yield lines, _empty_flags(lines)
+
+
+def checked_lines(handle: Iterable[bytes], name: str, allow_empty: bool) -> Iterator[str]:
     for number, line in decode_lines(handle, name):
         if not allow_empty and not line.strip():
             raise DataFormatError(name, number, "empty line: expected one sentence per line (or use --allow-empty)")
-        lines.append(line)
-        if len(lines) == CHUNK_LINES:
-            yield lines, _empty_flags(lines)
-            lines = []
-    if lines:
-        yield lines, _empty_flags(lines)
+        yield line
 
 
 def _empty_flags(lines: list[str]) -> np.ndarray:

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import struct
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,7 +25,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from lstmlab.utils.file_modes import usual_mode
+from lstmlab.utils.atomic_file import publish, temporary_sibling
 
 Attributes = Mapping[str, str | int | float | bool]
 
@@ -47,12 +45,7 @@ class EmbeddingWriter(ABC):
         self.rows = 0
         self.empty_rows = 0
         self._finished = False
-        try:
-            descriptor, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
-        except OSError as error:  # name the output, not the temporary file the user never asked for
-            raise type(error)(error.errno, error.strerror, str(self.path)) from None
-        os.close(descriptor)
-        self.temp_path = Path(name)
+        self.temp_path = temporary_sibling(self.path)
         try:
             self._open()
         except BaseException:
@@ -79,9 +72,7 @@ class EmbeddingWriter(ABC):
         self._finished = True
         try:
             self._finish()
-            _flush_to_disk(self.temp_path)  # else a crash soon after the rename could leave an empty output
-            usual_mode(self.temp_path)  # mkstemp makes it private; outputs get the usual mode
-            os.replace(self.temp_path, self.path)
+            publish(self.temp_path, self.path)
         except BaseException:
             self.temp_path.unlink(missing_ok=True)
             raise
@@ -232,11 +223,3 @@ def writer_class(path: str | Path) -> type[EmbeddingWriter]:
 def open_writer(path: str | Path, dim: int, attributes: Attributes | None = None) -> EmbeddingWriter:
     """A writer for `path`, chosen by its extension (.npy, .h5, .parquet)."""
     return writer_class(path)(path, dim, attributes)
-
-
-def _flush_to_disk(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

@@ -9,8 +9,6 @@ on the other sentences of its batch. `SentenceEncoder.from_vectors` is the bag-o
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from lstmlab.data.vectors import load_word_vectors
 from lstmlab.data.vocab import PAD, UNK, Vocab
 from lstmlab.models.nli_classifier import NLIClassifier, NLIConfig
 from lstmlab.serialization import ModelFileError, load_model_file, model_payload, save_model_folder
+from lstmlab.utils.atomic_file import atomic_file
 from lstmlab.utils.cpu import bf16_lstm_supported, cpu_model
 
 Sentences = str | Sequence[str] | Sequence[Sequence[str]]
@@ -130,7 +129,7 @@ class SentenceEncoder:
         """How many dimensions of the max-pooled vector each word wins (InferSent's word importance), as
         (word, count) pairs; with `path`, also a bar chart of the percentages (PNG). Words without a vector
         (dropped under the `drop` policy) win nothing. Only for max-pooling encoders."""
-        if not hasattr(self.net.encoder, "word_wins") or self.net.config.encoder != "bilstm_max":
+        if self.net.config.encoder != "bilstm_max":
             raise ValueError(f"visualize needs a max-pooling encoder (bilstm_max), this model's is "
                              f"{self.net.config.encoder!r}")
         (tokens,), _ = self._token_lists([sentence] if isinstance(sentence, str) else [list(sentence)])
@@ -158,11 +157,8 @@ def plot_word_importance(tokens: list[str], percentages: list[float], path: Path
     axes.set_title("Word importance")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(handle)
     try:
-        figure.savefig(partial)
-        os.replace(partial, path)  # the picture appears whole or not at all
+        with atomic_file(path) as temporary:  # the picture appears whole or not at all
+            figure.savefig(temporary, format="png")
     finally:
         plt.close(figure)
-        Path(partial).unlink(missing_ok=True)

@@ -18,8 +18,8 @@ import torch
 from safetensors.torch import load as safetensors_load
 from safetensors.torch import save_file
 
+from lstmlab.utils.atomic_file import usual_mode
 from lstmlab.utils.atomic_folder import replace_folder
-from lstmlab.utils.file_modes import usual_mode
 
 FORMAT_VERSION = 1
 PAYLOAD_KEY = "lstmlab"  # the safetensors header entry that holds the payload

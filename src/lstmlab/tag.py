@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from lstmlab.data.errors import DataFormatError
-from lstmlab.data.text_files import decode_lines
+from lstmlab.data.text_files import chunked, decode_lines
 from lstmlab.data.tokenize import tokenize
 from lstmlab.serialization import ModelFileError
 from lstmlab.tagger import TaggedSentence, Tagger
@@ -47,17 +47,6 @@ def write_tsv(out: TextIO, sentence: TaggedSentence) -> None:
     out.write("\n")
 
 
-def _chunks(items: Iterator, size: int) -> Iterator[list]:
-    chunk = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lstmlab-tag", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -76,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         name = str(args.input) if args.input else "<stdin>"
         number = 0
         with handle:
-            for chunk in _chunks(read_sentences(handle, name, args.tokenized), CHUNK_LINES):
+            for chunk in chunked(read_sentences(handle, name, args.tokenized), CHUNK_LINES):
                 tagged = tagger.predict([tokens for _, tokens in chunk], batch_size=args.batch_size)
                 for (text, _), sentence in zip(chunk, tagged, strict=True):
                     number += 1

@@ -20,8 +20,9 @@ NO_GOLD_LABEL = ("-", "")  # SNLI/MultiNLI write "-" where annotators had no maj
 TOKENIZERS: dict[str, Callable[[str], list[str]]] = {"rule": tokenize, "whitespace": str.split}
 
 
-def _example(path: Path | str, line: int, premise: object, hypothesis: object, label: object,
-             split_words: Callable[[str], list[str]]) -> dict:
+def pair_example(path: Path | str, line: int, premise: object, hypothesis: object, label: object,
+                 split_words: Callable[[str], list[str]]) -> dict:
+    """One checked example: both sentences tokenized and non-empty, the label lowercased ("" for no gold label)."""
     tokens = {}
     for name, text in (("premise", premise), ("hypothesis", hypothesis)):
         if not isinstance(text, str):
@@ -49,7 +50,7 @@ def read_nli_jsonl(path: str | Path, premise_field: str = "sentence1", hypothesi
         missing = [f for f in (premise_field, hypothesis_field, label_field) if f not in row]
         if missing:
             raise DataFormatError(path, number, f"missing field(s) {missing}; the object has {sorted(row)}")
-        yield _example(path, number, row[premise_field], row[hypothesis_field], row[label_field], split_words)
+        yield pair_example(path, number, row[premise_field], row[hypothesis_field], row[label_field], split_words)
 
 
 def read_nli_tsv(path: str | Path, premise_field: str = "sentence1", hypothesis_field: str = "sentence2",
@@ -73,7 +74,7 @@ def read_nli_tsv(path: str | Path, premise_field: str = "sentence1", hypothesis_
         fields = line.split("\t")
         if len(fields) <= max(columns):
             raise DataFormatError(path, number, f"{len(fields)} tab-separated fields, the header names {len(names)}")
-        yield _example(path, number, *(fields[c] for c in columns), split_words)
+        yield pair_example(path, number, *(fields[c] for c in columns), split_words)
 
 
 def read_infersent(path: str | Path, tokenizer: str = "whitespace") -> Iterator[dict]:
@@ -93,7 +94,7 @@ def read_infersent(path: str | Path, tokenizer: str = "whitespace") -> Iterator[
             number = next(row[0] for row in rows if row is not None)
             raise DataFormatError(short, number, "ends early: s1, s2 and labels must have the same number of lines")
         number = rows[0][0]
-        yield _example(where, number, rows[0][1], rows[1][1], rows[2][1], split_words)
+        yield pair_example(where, number, rows[0][1], rows[1][1], rows[2][1], split_words)
 
 
 READERS = {"jsonl": read_nli_jsonl, "tsv": read_nli_tsv, "infersent": read_infersent}

@@ -11,7 +11,7 @@ import datasets
 
 from lstmlab.data.arrow_cache import cached_parse
 from lstmlab.data.errors import DataFormatError
-from lstmlab.data.nli_readers import READERS, TOKENIZERS
+from lstmlab.data.nli_readers import READERS, TOKENIZERS, pair_example
 from lstmlab.data.text_files import resolve_data_file
 
 FORMATS = (*READERS, "hub")
@@ -33,18 +33,16 @@ def _from_hub(name: str, config: str | None, split: str, fields: dict[str, str],
     names = getattr(dataset.features[fields["label"]], "names", None)
     split_words = TOKENIZERS[tokenizer]
 
+    def label_name(label: object) -> object:  # class ids to names; -1 marks a pair without a gold label
+        if names is None:
+            return label
+        return names[label] if label >= 0 else ""
+
     def convert(batch: dict, indices: list[int]) -> dict:
-        out = {"premise": [], "hypothesis": [], "label": [], "line": [i + 1 for i in indices]}
-        for row, premise, hypothesis, label in zip(indices, batch[fields["premise"]], batch[fields["hypothesis"]],
-                                                   batch[fields["label"]], strict=True):
-            for name, text in (("premise", premise), ("hypothesis", hypothesis)):
-                out[name].append(split_words(text or ""))
-                if not out[name][-1]:
-                    raise DataFormatError(where, row + 1, f"empty {name}: every pair needs two non-empty sentences")
-            if names is not None:
-                label = names[label] if label >= 0 else ""
-            out["label"].append("" if label in (None, "-") else str(label).lower())
-        return out
+        columns = (batch[fields["premise"]], batch[fields["hypothesis"]], batch[fields["label"]])
+        rows = [pair_example(where, row + 1, premise, hypothesis, label_name(label), split_words)
+                for row, premise, hypothesis, label in zip(indices, *columns, strict=True)]
+        return {key: [example[key] for example in rows] for key in FEATURES}
 
     return dataset.map(convert, batched=True, with_indices=True, remove_columns=dataset.column_names,
                        features=FEATURES)

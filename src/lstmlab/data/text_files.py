@@ -5,8 +5,11 @@ from __future__ import annotations
 import gzip
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from lstmlab.data.errors import DataFormatError
+
+Item = TypeVar("Item")
 
 
 def resolve_data_file(path: str | Path) -> Path:
@@ -23,26 +26,29 @@ def resolve_data_file(path: str | Path) -> Path:
     )
 
 
-def decode_lines(handle: Iterable[bytes], name: str | Path) -> Iterator[tuple[int, str]]:
-    """Yield (1-based line number, line without its line ending) from a binary stream; strict UTF-8."""
+def decode_lines(handle: Iterable[bytes], name: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
+    """Yield (1-based line number, line without its line ending) from a binary stream; strict UTF-8 unless another
+    `encoding` is named (TREC's files are Latin-1)."""
     for number, raw in enumerate(handle, start=1):
         try:
-            line = raw.decode("utf-8")
+            line = raw.decode(encoding)
         except UnicodeDecodeError as error:
             raise DataFormatError(
-                name, number, f"is not valid UTF-8 (byte {raw[error.start]:#04x} at column {error.start + 1})"
+                name, number, f"is not valid {error.encoding.upper()} (byte {raw[error.start]:#04x} at column "
+                f"{error.start + 1})"
             ) from None
         if number == 1:
             line = line.removeprefix("\ufeff")
         yield number, line.rstrip("\r\n")
 
 
-def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
-    """Numbered lines of a plain or gzipped UTF-8 file (a byte-order mark and CRLF endings are accepted)."""
+def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
+    """Numbered lines of a plain or gzipped text file, UTF-8 by default (a byte-order mark and CRLF endings are
+    accepted)."""
     path = resolve_data_file(path)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as handle:
-        yield from decode_lines(handle, path)
+        yield from decode_lines(handle, path, encoding)
 
 
 def read_blocks(path: str | Path) -> Iterator[list[tuple[int, str]]]:
@@ -56,3 +62,15 @@ def read_blocks(path: str | Path) -> Iterator[list[tuple[int, str]]]:
             block = []
     if block:
         yield block
+
+
+def chunked(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    """Lists of `size` items (the last one shorter): streaming commands read, process and write one at a time."""
+    chunk: list[Item] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

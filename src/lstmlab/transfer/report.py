@@ -4,13 +4,12 @@ rendered from it, as text for the terminal and as Markdown."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 from lstmlab.transfer.evaluate import MAX_ITER, EvaluationSettings, TaskResult
 from lstmlab.transfer.tasks import TASKS
+from lstmlab.utils.atomic_file import atomic_file
 
 PROTOCOL = ("accuracy in %: logistic regression on standardised features (SICK-E, MRPC: [u, v, |u-v|, u*v]); "
             "MRPC: accuracy/F1; SICK-R, STS-B: Pearson/Spearman of the embeddings' cosine similarity with the gold "
@@ -97,21 +96,10 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_atomic(path: Path, text: str) -> Path:
-    """Write through a temporary file in the same folder, so a reader never sees a half-written report."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-    return path
-
-
 def write_report(report: dict, output_dir: Path) -> tuple[Path, Path]:
     """transfer.json and transfer.md in `output_dir` (created if needed)."""
     output_dir.mkdir(parents=True, exist_ok=True)
-    return (_write_atomic(output_dir / "transfer.json", json.dumps(report, indent=2) + "\n"),
-            _write_atomic(output_dir / "transfer.md", markdown(report)))
+    for name, text in (("transfer.json", json.dumps(report, indent=2) + "\n"), ("transfer.md", markdown(report))):
+        with atomic_file(output_dir / name) as temporary:
+            temporary.write_text(text, encoding="utf-8")
+    return output_dir / "transfer.json", output_dir / "transfer.md"

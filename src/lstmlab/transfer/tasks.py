@@ -12,7 +12,6 @@ like its original release and SentEval's reader (train_5500.label has one byte t
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,21 +63,9 @@ class TaskData:
         return [line for split in self.splits.values() for line in split.skipped]
 
 
-def _numbered_lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
-    """Numbered lines of a plain or gzipped file: strict UTF-8 by `read_lines`, or a single-byte encoding."""
-    if encoding == "utf-8":
-        yield from read_lines(path)
-        return
-    path = resolve_data_file(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            yield number, raw.decode(encoding).rstrip("\r\n")
-
-
 def _content_lines(path: Path, skipped: list[SkippedLine], encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
     """The non-blank numbered lines; each blank one is recorded in `skipped`."""
-    for number, line in _numbered_lines(path, encoding):
+    for number, line in read_lines(path, encoding):
         if line.strip():
             yield number, line
         else:
