@@ -10,7 +10,7 @@ CPU_INDEX := https://download.pytorch.org/whl/cpu
 RUN_ENV := MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 ARGS ?=
 
-.PHONY: help install install-cpu train train-nli train-full test test-full lint bench bench-data bench-nli embed clean
+.PHONY: help install install-cpu train train-nli train-full test test-full lint bench bench-data bench-nli bench-bilm embed clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ bench-nli: ## NLI benchmarks: training vs plain PyTorch, encode() vs InferSent, 
 	$(RUN_ENV) $(PY) bench/nli_throughput.py $(ARGS)
 	$(RUN_ENV) $(PY) bench/encode_speed.py $(ARGS)
 	$(RUN_ENV) $(PY) bench/nli_load.py $(ARGS)
+
+bench-bilm: ## biLM training vs plain PyTorch (PTB in LSTMLAB_DATA_DIR, or ARGS="--data inaugural"); ELMo export speed, given a trained biLM: python bench/elmo_export_speed.py --model RUN_DIR
+	$(RUN_ENV) $(PY) bench/bilm_throughput.py $(ARGS)
 
 # `make embed`: the newest exported NLI model under logs/ unless MODEL=... is given
 MODEL ?= $(shell ls -t logs/*/runs/*/model/config.json 2>/dev/null | xargs -r grep -lE '"kind": *"nli"' | head -n 1 | xargs -r dirname)

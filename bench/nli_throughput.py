@@ -27,6 +27,7 @@ import warnings
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import datasets
 import lightning as L
@@ -95,8 +96,8 @@ class _Timer(L.Callback):
         self.seconds = time.perf_counter() - self.started
 
 
-def lightning_round(task: NLITask, datamodule: NLIDataModule, steps: int, bf16: bool) -> float:
-    """Seconds for the same steps through NLITask + Trainer (metrics, logging and gradient clipping included)."""
+def lightning_round(task: L.LightningModule, datamodule: Any, steps: int, bf16: bool) -> float:
+    """Seconds for the same steps through the task + Trainer (metrics, logging and gradient clipping included)."""
     timer = _Timer()
     trainer = L.Trainer(accelerator="cpu", devices=1, max_steps=steps, precision="bf16-mixed" if bf16 else "32-true",
                         gradient_clip_val=5.0, limit_val_batches=0, logger=False, enable_checkpointing=False,
@@ -115,17 +116,25 @@ def compare(variants: dict[str, Callable[[], float]], rounds: int) -> dict[str, 
     return seconds
 
 
+def measure_variants(make_task: Callable[[], L.LightningModule], plain: Callable[..., float], datamodule: Any,
+                     steps: int, rounds: int, bf16: bool, items: int) -> dict[str, float]:
+    """Median items/s of Lightning (a task from `make_task`) and of the `plain` loop (on another, identically
+    seeded network), and the median of the rounds' Lightning/plain ratios; `items` are what the timed steps read."""
+    task = make_task()
+    net = make_task().net
+    plain(net, datamodule, steps, bf16)  # warm-up: oneDNN primitives for every batch shape
+    seconds = compare({"lightning": lambda: lightning_round(task, datamodule, steps, bf16),
+                       "plain": lambda: plain(net, datamodule, steps, bf16)}, rounds)
+    ratios = [p / lt for lt, p in zip(seconds["lightning"], seconds["plain"], strict=True)]
+    return {"plain": items / statistics.median(seconds["plain"]),
+            "lightning": items / statistics.median(seconds["lightning"]), "ratio": statistics.median(ratios)}
+
+
 def measure(datamodule: NLIDataModule, hidden: int, steps: int, rounds: int, bf16: bool) -> dict[str, float]:
     """Median pairs/s of each variant and the median of the rounds' Lightning/plain ratios."""
     pairs = sum(len(b["labels"]) for b in round_batches(datamodule, steps)[SKIPPED:])
-    task = build_task(datamodule, hidden)
-    net = build_task(datamodule, hidden).net
-    plain_round(net, datamodule, steps, bf16)  # warm-up: oneDNN primitives for every batch shape
-    seconds = compare({"lightning": lambda: lightning_round(task, datamodule, steps, bf16),
-                       "plain": lambda: plain_round(net, datamodule, steps, bf16)}, rounds)
-    ratios = [p / lt for lt, p in zip(seconds["lightning"], seconds["plain"], strict=True)]
-    return {"plain": pairs / statistics.median(seconds["plain"]),
-            "lightning": pairs / statistics.median(seconds["lightning"]), "ratio": statistics.median(ratios)}
+    return measure_variants(lambda: build_task(datamodule, hidden), plain_round, datamodule, steps, rounds, bf16,
+                            pairs)
 
 
 def rate(pairs_per_second: float) -> str:
@@ -137,6 +146,16 @@ def timed_batches(hidden: int, batches: int) -> int:
     return max(2, round(batches * (512 / hidden) ** 2))
 
 
+def quiet_rounds(threads: int | None) -> None:
+    """Set torch's threads (None: torch's choice) and silence what a Trainer per round would print every round."""
+    if threads:
+        torch.set_num_threads(threads)
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    for noise in (".*does not have many workers.*", ".*but have no `val_dataloader`.*", ".*LeafSpec.*"):
+        warnings.filterwarnings("ignore", noise)
+    datasets.disable_progress_bars()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hidden", type=int, nargs="+", default=[512, 2048], help="LSTM units per direction")
@@ -146,12 +165,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice, one per core)")
     parser.add_argument("--save", action="store_true", help="also write bench/results/nli_throughput.json")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # a Trainer per round: no set-up banners
-    for noise in (".*does not have many workers.*", ".*but have no `val_dataloader`.*", ".*LeafSpec.*"):
-        warnings.filterwarnings("ignore", noise)
-    datasets.disable_progress_bars()
+    quiet_rounds(args.threads)
     load_before, started = load_average(), time.perf_counter()
 
     datamodule = NLIDataModule(train_path=str(ROOT / "data/snli/snli_1.0_dev.tok.jsonl.gz"), tokenizer="whitespace",

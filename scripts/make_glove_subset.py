@@ -50,7 +50,8 @@ def corpus_words(paths: list[Path]) -> set[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--vectors", type=Path, required=True, help="full vectors file (text, plain or .gz)")
-    parser.add_argument("--corpus", type=Path, nargs="+", required=True, help="CoNLL-U, column, NLI .jsonl or SICK files")
+    parser.add_argument("--corpus", type=Path, nargs="+", required=True,
+                        help="CoNLL-U, column, NLI .jsonl or SICK files")
     parser.add_argument("--out", type=Path, required=True, help="output file, gzipped")
     args = parser.parse_args()
 

@@ -146,3 +146,43 @@ def trained_nli(tiny_snli, tiny_vectors, tmp_path_factory) -> tuple[Path, dict]:
     run = tmp_path_factory.mktemp("nli_run")
     overrides = [*tiny_nli_overrides(tiny_snli, tiny_vectors), "trainer.max_epochs=2"]
     return run, train(compose_config("train.yaml", overrides, run))
+
+
+BUNDLED_TEXT = ROOT / "data" / "inaugural"
+
+
+@pytest.fixture(scope="session")
+def tiny_text(tmp_path_factory) -> dict[str, Path]:
+    """Train/dev/test text cut from the bundled inaugural addresses: raw paragraphs with blank lines between."""
+    import gzip
+
+    folder = tmp_path_factory.mktemp("tiny_text")
+    splits = {}
+    for split, lines in {"train": 240, "valid": 40, "test": 40}.items():
+        with gzip.open(BUNDLED_TEXT / f"{split}.txt.gz", "rt", encoding="utf-8") as source:
+            text = [next(source) for _ in range(lines)]
+        splits[split] = folder / f"{split}.txt"
+        splits[split].write_text("".join(text), encoding="utf-8")
+    return splits
+
+
+TINY_BILM = [
+    "experiment=bilm_text", "model.net.char_dim=8", "model.net.char_filters=[[1,8],[2,8],[3,16]]",
+    "model.net.hidden_size=16", "data.batch_size=4", "data.eval_batch_size=4", "data.window=10",
+    "extras.print_config=false", "callbacks.progress_bar=null", "callbacks.model_summary=null",
+]
+
+
+def tiny_bilm_overrides(tiny: dict[str, Path]) -> list[str]:
+    return [*TINY_BILM, f"data.train_path={tiny['train']}", f"data.val_path={tiny['valid']}",
+            f"data.test_path={tiny['test']}"]
+
+
+@pytest.fixture(scope="session")
+def trained_bilm(tiny_text, tmp_path_factory) -> tuple[Path, dict]:
+    """(run directory, metrics) of one tiny biLM run (char CNN of 32 filters, 2 layers of 16 per direction)."""
+    from lstmlab.train import train
+
+    run = tmp_path_factory.mktemp("bilm_run")
+    overrides = [*tiny_bilm_overrides(tiny_text), "trainer.max_epochs=2"]
+    return run, train(compose_config("train.yaml", overrides, run))

@@ -45,13 +45,15 @@ def test_experiments_are_found():
 
 
 @pytest.mark.parametrize("experiment", TAGGING_EXPERIMENTS)
-def test_experiment_fast_dev_run(experiment, tiny_ewt, tiny_vectors, tiny_columns, tmp_path):
+def test_experiment_fast_dev_run(experiment, tiny_ewt, tiny_vectors, tiny_columns, tmp_path, request):
     if experiment.endswith("conll2000"):
         # the tiny column test split has a tag its train split lacks: test on train
         data = [f"data.train_path={tiny_columns['train']}", f"data.test_path={tiny_columns['train']}",
                 f"data.vectors.path={tiny_vectors}"]
     else:
         data = tiny_data_overrides(tiny_ewt, tiny_vectors)
+    if experiment.endswith("_elmo"):
+        data.append(f"model.bilm={request.getfixturevalue('trained_bilm')[0]}")
     cfg = compose_config("train.yaml", [f"experiment={experiment}", "debug=fast_dev_run", *TINY_MODEL, *data],
                          tmp_path)
     metrics = train(cfg)
@@ -60,6 +62,12 @@ def test_experiment_fast_dev_run(experiment, tiny_ewt, tiny_vectors, tiny_column
     assert metrics["test/loss"] > 0 and cfg.task_name == "debug"
     tags = Tagger.load(tmp_path).tags
     assert ("NN" in tags) if experiment.endswith("conll2000") else ("NOUN" in tags and len(tags) == 17)
+
+
+def test_a_missing_mandatory_value_stops_training(tmp_path):
+    cfg = compose_config("train.yaml", ["experiment=pos_ewt_elmo"], tmp_path)
+    with pytest.raises(MissingMandatoryValue, match=r"model\.bilm=\.\.\."):
+        train(cfg)
 
 
 def test_unknown_group_option_names_it(tmp_path):

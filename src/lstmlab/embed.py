@@ -28,20 +28,10 @@ from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
 from lstmlab.embedding_writers import WRITERS, open_writer, writer_class
 from lstmlab.sentence_encoder import SentenceEncoder
-from lstmlab.serialization import ModelFileError
+from lstmlab.utils.cli import open_input, run_command
 from lstmlab.utils.malloc_tuning import tune_malloc
 
 CHUNK_LINES = 8192  # lines read, encoded and written at a time: memory is one chunk, whatever the input size
-
-
-def count_lines(path: Path) -> int:
-    """Lines in a file, counted on raw bytes (about 1 GB/s), for the progress bar's total and time left."""
-    lines, last = 0, b"\n"
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            lines += block.count(b"\n")
-            last = block[-1:]
-    return lines + (last != b"\n")  # a last line without a line ending
 
 
 def read_chunks(handle: Iterable[bytes], name: str, allow_empty: bool) -> Iterator[tuple[list[str], np.ndarray]]:
@@ -70,11 +60,6 @@ def _output_path(text: str) -> Path:
     if Path(text).is_dir():
         raise argparse.ArgumentTypeError(f"{text}: is a folder; expected an output file")
     return Path(text)
-
-
-def _describe(error: OSError) -> str:
-    """`path: reason` rather than Python's `[Errno 13] Permission denied: 'path'`."""
-    return f"{error.filename}: {error.strerror}" if error.filename and error.strerror else str(error)
 
 
 def export(encoder: SentenceEncoder, handle: Iterable[bytes], name: str, output: Path, *, model: str,
@@ -116,12 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     tune_malloc()
 
-    from_stdin = args.input == "-"
-    name = "<stdin>" if from_stdin else args.input
-    try:
-        handle = sys.stdin.buffer if from_stdin else Path(args.input).open("rb")
+    def work() -> str:
+        handle, name, total = open_input(args.input)
         with handle:
-            total = None if from_stdin or not Path(args.input).is_file() else count_lines(Path(args.input))
             encoder = SentenceEncoder.load(args.model, device=args.device)
             start = time.perf_counter()
             rows, empty_rows = export(
@@ -129,19 +111,11 @@ def main(argv: list[str] | None = None) -> int:
                 batch_size=args.batch_size, normalize=args.normalize, allow_empty=args.allow_empty,
                 bf16=args.bf16, progress=not args.quiet, total=total)
             seconds = time.perf_counter() - start
-    except (DataFormatError, ModelFileError, ValueError) as error:
-        print(f"lstmlab-embed: error: {error}", file=sys.stderr)
-        return 2
-    except OSError as error:
-        print(f"lstmlab-embed: error: {_describe(error)}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("lstmlab-embed: interrupted; no output written", file=sys.stderr)
-        return 130
-    empty_note = f" ({empty_rows:,} empty: zero vectors)" if empty_rows else ""
-    print(f"lstmlab-embed: {rows:,} sentences{empty_note} x {encoder.dim} dims in {seconds:.1f} s "
-          f"({rows / max(seconds, 1e-9):,.0f} sentences/s) -> {args.output}", file=sys.stderr)
-    return 0
+        empty_note = f" ({empty_rows:,} empty: zero vectors)" if empty_rows else ""
+        return (f"{rows:,} sentences{empty_note} x {encoder.dim} dims in {seconds:.1f} s "
+                f"({rows / max(seconds, 1e-9):,.0f} sentences/s) -> {args.output}")
+
+    return run_command("lstmlab-embed", work)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ import hydra
 import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_info
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
 
 from lstmlab.callbacks.throughput import ThroughputMonitor
 from lstmlab.serialization import save_model_folder
@@ -30,6 +31,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """Train and test one configuration; returns its metrics. `metrics[cfg.monitor]` is the best epoch's value
     (the checkpoint that is tested and exported), which is what a sweeper optimises."""
     apply_extras(cfg)
+    require_values(cfg)
     check_precision_supported(cfg.trainer.get("precision", "32-true"), cfg.trainer.get("accelerator", "cpu"))
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
@@ -55,6 +57,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         model.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
         if checkpoint.best_model_score is not None:
             metrics[checkpoint.monitor] = float(checkpoint.best_model_score)
+    if best and model.validate_best:
+        trainer.validate(model, datamodule=datamodule)
+        metrics.update({name: float(value) for name, value in trainer.callback_metrics.items()
+                        if name.startswith("val/")})
     if cfg.get("test", True):
         trainer.test(model, datamodule=datamodule)
         metrics.update({name: float(value) for name, value in trainer.callback_metrics.items()
@@ -71,6 +77,15 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
+def require_values(cfg: DictConfig) -> None:
+    """Stop on any `???` left in the config (such as pos_ewt_elmo's model.bilm): instantiating with _partial_
+    would silently leave such an argument out."""
+    missing = sorted(key for key in OmegaConf.missing_keys(cfg) if not key.startswith("hydra."))
+    if missing:
+        raise MissingMandatoryValue(f"missing mandatory value(s): {', '.join(missing)}; set them on the command "
+                                    f"line, e.g. {missing[0]}=...")
+
+
 def _summary(cfg: DictConfig, model: Task, best: str, export_dir: Path, metrics: dict[str, float]) -> str:
     output_dir = cfg.paths.output_dir
     hint = model.usage_hint(output_dir)
@@ -81,6 +96,8 @@ def _summary(cfg: DictConfig, model: Task, best: str, export_dir: Path, metrics:
         f"Exported model:  {export_dir}" + (f"  ({hint})" if hint else ""),
     ]
     shown = sorted(name for name in metrics if name.startswith("test/"))
+    if model.validate_best:
+        shown = sorted(name for name in metrics if name.startswith("val/") and name != cfg.get("monitor")) + shown
     if cfg.get("monitor") in metrics:
         shown.append(cfg.monitor)
     lines += [f"{name + ':':<17}{metrics[name]:.4f}" + ("  (best epoch)" if name == cfg.get("monitor") else "")

@@ -1,5 +1,10 @@
 """BiLSTM sequence tagger: [word embedding; char encoder] -> BiLSTM -> softmax or CRF (Plank et al. 2016;
-Lample et al. 2016; Ma & Hovy 2016)."""
+Lample et al. 2016; Ma & Hovy 2016).
+
+Optionally with a trained biLM as frozen features (ELMo, Peters et al. 2018): its layers, mixed by a learned
+`ScalarMix`, join the BiLSTM's input, as ELMo adds them to taggers. The biLM's config and weights are part of the
+tagger, so a saved tagger is used without the biLM's run.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from lstmlab.data.tagging_split import TAG_PADDING
+from lstmlab.models.bilm import BiLanguageModel, BiLMConfig
 from lstmlab.modules.char_cnn import CharCNN
 from lstmlab.modules.char_lstm import CharLSTM
 from lstmlab.modules.crf import CRF
 from lstmlab.modules.dropout import Dropout
 from lstmlab.modules.masked_bilstm import MaskedBiLSTM
+from lstmlab.modules.scalar_mix import ScalarMix
 from lstmlab.modules.word_embedding import WordEmbedding
 
 
@@ -34,6 +41,7 @@ class TaggerConfig:
     word_dropout: float = 0.05
     use_crf: bool = False
     trainable_words: int | None = None  # rows from this one on (words only the vectors file has) stay frozen
+    bilm: dict | None = None  # a trained biLM's net config: its frozen, scalar-mixed layers join the BiLSTM input
 
     def __post_init__(self) -> None:
         # plain lists (not Hydra's ListConfig) so the config saves to JSON and loads with weights_only=True
@@ -55,8 +63,16 @@ class BiLSTMTagger(nn.Module):
         elif config.char_encoder != "none":
             raise ValueError(f"char_encoder must be 'cnn', 'lstm' or 'none', got {config.char_encoder!r}")
         char_dim = self.chars.output_dim if config.char_encoder != "none" else 0
+        self.bilm = None
+        if config.bilm is not None:
+            self.bilm = BiLanguageModel(BiLMConfig(**config.bilm)).requires_grad_(False).eval()
+            self.bilm_mix = ScalarMix(self.bilm.num_output_layers)
+            # the biLM's char id of each of this tagger's char ids (filled from both vocabularies when built)
+            self.register_buffer("bilm_chars", torch.zeros(config.num_chars, dtype=torch.long))
+        bilm_dim = self.bilm.output_dim if self.bilm is not None else 0
         self.dropout = Dropout(config.dropout)
-        self.encoder = MaskedBiLSTM(config.word_dim + char_dim, config.hidden_size, config.num_layers, config.dropout)
+        self.encoder = MaskedBiLSTM(config.word_dim + char_dim + bilm_dim, config.hidden_size, config.num_layers,
+                                    config.dropout)
         self.output = nn.Linear(self.encoder.output_dim, config.num_tags)
         self.crf = CRF(config.num_tags) if config.use_crf else None
 
@@ -74,11 +90,26 @@ class BiLSTMTagger(nn.Module):
     def config_dict(self) -> dict:
         return asdict(self.config)
 
+    def train(self, mode: bool = True) -> BiLSTMTagger:
+        """The biLM stays in evaluation mode (no dropout) while the tagger trains: it is a fixed feature extractor."""
+        super().train(mode)
+        if self.bilm is not None:
+            self.bilm.eval()
+        return self
+
+    def bilm_features(self, chars: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The biLM's layers for this batch (tagger char ids [B, T, L]), mixed: [B, T, bilm.output_dim]."""
+        with torch.no_grad():
+            layers = self.bilm.sentence_layers(self.bilm_chars[chars], mask)
+        return self.bilm_mix(layers)
+
     def forward(self, words: torch.Tensor, chars: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Tag scores (emissions) [B, T, num_tags]."""
         features = [self.words(words)]
         if self.config.char_encoder != "none":
             features.append(self.chars(chars))
+        if self.bilm is not None:
+            features.append(self.bilm_features(chars, mask))
         states = self.encoder(self.dropout(torch.cat(features, dim=-1)), mask)
         return self.output(self.dropout(states))
 

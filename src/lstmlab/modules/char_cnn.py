@@ -1,4 +1,7 @@
-"""Character CNN word encoder (Ma & Hovy 2016; with highway and projection as in ELMo's char-CNN)."""
+"""Character CNN word encoder (Ma & Hovy 2016; with highway and projection as in ELMo's char-CNN).
+
+`activation` is applied after the max-pool: ELMo's ReLU, or Kim et al.'s tanh (tanh is monotonic, so tanh after
+the max equals their max over tanh, at 1/L of the cost)."""
 
 from __future__ import annotations
 
@@ -7,9 +10,12 @@ from torch import nn
 
 from lstmlab.modules.highway import Highway
 
+ACTIVATIONS = {"none": nn.Identity, "relu": nn.ReLU, "tanh": nn.Tanh}
+
 
 class CharCNN(nn.Module):
-    """chars [..., L] -> embed -> one conv per (width, filters) -> max over real characters -> highway -> projection."""
+    """chars [..., L] -> embed -> one conv per (width, filters) -> max over real characters -> activation -> highway
+    -> projection."""
 
     def __init__(
         self,
@@ -19,6 +25,7 @@ class CharCNN(nn.Module):
         highway_layers: int = 0,
         projection_dim: int | None = None,
         padding_index: int = 0,
+        activation: str = "none",
     ) -> None:
         super().__init__()
         filters = [tuple(f) for f in (filters or [(3, 50)])]
@@ -29,6 +36,9 @@ class CharCNN(nn.Module):
         width = sum(count for _, count in filters)
         self.highway = Highway(width, highway_layers) if highway_layers else nn.Identity()
         self.projection = nn.Linear(width, projection_dim) if projection_dim else nn.Identity()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"char CNN activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        self.activation = ACTIVATIONS[activation]()
         self.output_dim = projection_dim or width
         self.padding_index = padding_index
 
@@ -43,5 +53,5 @@ class CharCNN(nn.Module):
             pooled.append(features.masked_fill(~real, float("-inf")).amax(dim=2))
         has_chars = real.any(dim=2)  # padding words have none: they get zeros, not -inf
         words = torch.cat(pooled, dim=1).masked_fill(~has_chars, 0.0)
-        words = self.projection(self.highway(words))
+        words = self.projection(self.highway(self.activation(words)))
         return words.reshape(*leading, self.output_dim)

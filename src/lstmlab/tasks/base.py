@@ -32,6 +32,7 @@ class Task(L.LightningModule):
     kind: ClassVar[str]
     datamodule_type: ClassVar[type[TextDataModule]] = TextDataModule  # the data this task trains and tests on
     example_data: ClassVar[str] = ""  # a data config of that kind, for messages
+    validate_best: ClassVar[bool] = False  # train.py also validates the best checkpoint and reports val/*
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -184,14 +185,18 @@ def restore_rng_states(states: dict[str, Any]) -> None:
         torch.cuda.set_rng_state(states["cuda"])
 
 
-def gather_rng_states() -> list[dict[str, Any]]:
-    """Every rank's states (each DDP process draws its own dropout masks); called by all ranks together."""
-    states = collect_rng_states()
+def gather_from_ranks(value: Any) -> list[Any]:
+    """Every rank's `value` (a picklable object), in rank order; called by all ranks together."""
     if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
-        return [states]
+        return [value]
     gathered: list[Any] = [None] * torch.distributed.get_world_size()
-    torch.distributed.all_gather_object(gathered, states)
+    torch.distributed.all_gather_object(gathered, value)
     return gathered
+
+
+def gather_rng_states() -> list[dict[str, Any]]:
+    """Every rank's states (each DDP process draws its own dropout masks)."""
+    return gather_from_ranks(collect_rng_states())
 
 
 def restore_rank_rng_states(per_rank: list[dict[str, Any]], rank: int) -> None:

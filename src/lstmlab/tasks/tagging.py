@@ -11,7 +11,10 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 from lstmlab.data.tagging_datamodule import TaggingDataModule
 from lstmlab.data.tagging_split import TAG_PADDING
 from lstmlab.data.text_vocabs import TextVocabs
+from lstmlab.data.vocab import Vocab
+from lstmlab.models.bilm import BiLanguageModel
 from lstmlab.models.bilstm_tagger import BiLSTMTagger
+from lstmlab.serialization import load_model_file
 from lstmlab.tasks.base import Task
 
 
@@ -32,10 +35,13 @@ class TaggingTask(Task):
         self.test_confusion = MulticlassConfusionMatrix(num_tags, ignore_index=TAG_PADDING, validate_args=False)
 
     @classmethod
-    def build(cls, datamodule: TaggingDataModule, net: Callable[..., BiLSTMTagger], **options: Any) -> TaggingTask:
+    def build(cls, datamodule: TaggingDataModule, net: Callable[..., BiLSTMTagger], bilm: str | None = None,
+              **options: Any) -> TaggingTask:
+        """`bilm`: a trained biLM (run directory, export folder or `.ckpt`) whose frozen layers the tagger reads."""
         vocabs = datamodule.vocabs
-        network = net(num_words=len(vocabs.words), num_chars=len(vocabs.chars), num_tags=len(vocabs.labels),
-                      trainable_words=datamodule.trainable_words)
+        sizes = {"num_words": len(vocabs.words), "num_chars": len(vocabs.chars), "num_tags": len(vocabs.labels),
+                 "trainable_words": datamodule.trainable_words}
+        network = net(**sizes) if bilm is None else with_bilm(net, sizes, bilm, vocabs.chars)
         pretrained = datamodule.pretrained_rows()
         if pretrained is not None:
             network.words.load_pretrained(*pretrained)
@@ -63,3 +69,21 @@ class TaggingTask(Task):
         self.log(f"{stage}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True, batch_size=batch["num_tokens"])
         self.log(f"{stage}/acc", accuracy, on_step=False, on_epoch=True, prog_bar=True)
         return loss
+
+
+def with_bilm(net: Callable[..., BiLSTMTagger], sizes: dict[str, Any], path: str, chars: Vocab) -> BiLSTMTagger:
+    """The network with the biLM at `path` (refused unless it is one) built in, its weights loaded, and the map from
+    the tagger's char ids (`chars`) to the biLM's."""
+    payload, state = load_model_file(path, BiLanguageModel.kind)
+    network = net(**sizes, bilm=payload["net_config"])
+    network.bilm.load_state_dict(state)
+    network.bilm_chars.copy_(char_id_map(chars, TextVocabs.from_dict(payload["vocabs"]).chars))
+    return network
+
+
+def char_id_map(source: Vocab, target: Vocab) -> torch.Tensor:
+    """The `target` id of each `source` char id: padding to padding, a char `target` never saw to its unknown id
+    (the tagger's and the biLM's character vocabularies come from different training text)."""
+    ids = [target.index(char) for char in source.itos]
+    ids[source.pad_index] = target.pad_index
+    return torch.tensor(ids, dtype=torch.long)
