@@ -10,7 +10,7 @@ CPU_INDEX := https://download.pytorch.org/whl/cpu
 RUN_ENV := MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 ARGS ?=
 
-.PHONY: help install install-cpu train train-nli train-full test test-full lint bench bench-data bench-nli bench-bilm embed clean
+.PHONY: help install install-cpu train train-bilm train-nli train-full test test-full lint bench bench-data bench-nli bench-bilm embed clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ install-cpu: ## the same with PyTorch's CPU-only build from its own index (no mu
 
 train: ## quick start: UPOS tagger on the bundled UD English EWT (offline, 2-5 min on 2 CPU cores)
 	$(RUN_ENV) $(PY) -m lstmlab.train experiment=pos_quick $(ARGS)
+
+train-bilm: ## biLM (ELMo-style, small preset) on the bundled inaugural addresses, 5 epochs (experiment=bilm_text)
+	$(RUN_ENV) $(PY) -m lstmlab.train experiment=bilm_text trainer.max_epochs=5 $(ARGS)
 
 train-nli: ## BiLSTM-max sentence encoder on NLI (experiment=nli_cpu: bundled SNLI, about 3 min on 2 CPU cores, ~68.7% test)
 	$(RUN_ENV) $(PY) -m lstmlab.train experiment=nli_cpu $(ARGS)

@@ -8,7 +8,7 @@ import math
 import lightning as L
 import pytest
 import torch
-from conftest import compose_config, tiny_bilm_overrides
+from conftest import CONF_DIR, compose_config, tiny_bilm_overrides
 from safetensors.torch import load_file
 
 from lstmlab.data.lm_batches import StreamWindows
@@ -208,6 +208,19 @@ def test_training_reports_full_softmax_perplexities(trained_bilm):
             assert 1 < metrics[f"{stage}/{name}"] < 5000
     assert metrics["val/ppl"] == pytest.approx(math.sqrt(metrics["val/ppl_fwd"] * metrics["val/ppl_bwd"]), rel=1e-4)
     assert (run / "model" / "model.safetensors").is_file()
+
+
+BILM_EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("bilm_*.yaml"))
+
+
+@pytest.mark.parametrize("experiment", BILM_EXPERIMENTS)
+def test_bilm_experiment_fast_dev_run(experiment, tiny_text, tmp_path):
+    from lstmlab.train import train
+
+    assert {"bilm_ptb", "bilm_text"} <= set(BILM_EXPERIMENTS)
+    overrides = [*tiny_bilm_overrides(tiny_text), f"experiment={experiment}", "debug=fast_dev_run"]
+    metrics = train(compose_config("train.yaml", overrides, tmp_path))
+    assert 1 < metrics["test/ppl"] < 1e5 and (tmp_path / "model" / "model.safetensors").is_file()
 
 
 def test_adaptive_and_sentence_level_training_run(tiny_text, tmp_path):

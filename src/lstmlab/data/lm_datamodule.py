@@ -41,9 +41,9 @@ def file_list(paths: str | Sequence[str] | None) -> list[str]:
 
 class LanguageModelDataModule(TextDataModule):
     """`train_path`, `val_path`, `test_path`: a text file or a list of them (one sentence or document per line;
-    plain or gzipped). `tokenizer`: whitespace (tokenized text such as PTB) or rule (raw text). `window`: tokens
-    per training window; `batch_size` / `eval_batch_size`: parallel rows of running text. Other options:
-    TextDataModule (no pretrained vectors: the model reads characters)."""
+    plain or gzipped; `encoding`, UTF-8 by default). `tokenizer`: whitespace (tokenized text such as PTB) or rule
+    (raw text). `window`: tokens per training window; `batch_size` / `eval_batch_size`: parallel rows of running
+    text. Other options: TextDataModule (no pretrained vectors: the model reads characters)."""
 
     def __init__(
         self,
@@ -55,6 +55,7 @@ class LanguageModelDataModule(TextDataModule):
         window: int = 35,
         sentence_level: bool = False,
         max_sentence_length: int = 200,
+        encoding: str = "utf-8",
         **options: Any,
     ) -> None:
         if tokenizer not in TOKENIZERS:
@@ -66,11 +67,12 @@ class LanguageModelDataModule(TextDataModule):
         self.window = window
         self.sentence_level = sentence_level
         self.max_sentence_length = max_sentence_length
+        self.encoding = encoding
         self.report: dict[str, dict[str, int]] = {}
 
     def read_split(self, split: str, path: str) -> datasets.Dataset:
         files = [resolve_data_file(f) for f in self.files[split]]
-        options = {"files": [str(f) for f in files], "tokenizer": self.tokenizer}
+        options = {"files": [str(f) for f in files], "tokenizer": self.tokenizer, "encoding": self.encoding}
         return cached_parse(read_text_corpus, files[0], options, FEATURES, self.cache_dir, files=files)
 
     def token_rows(self, dataset: datasets.Dataset) -> Iterable[list[str]]:
