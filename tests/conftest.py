@@ -168,8 +168,8 @@ def tiny_text(tmp_path_factory) -> dict[str, Path]:
 
 TINY_BILM = [
     "experiment=bilm_text", "model.net.char_dim=8", "model.net.char_filters=[[1,8],[2,8],[3,16]]",
-    "model.net.hidden_size=16", "data.batch_size=4", "data.eval_batch_size=4", "data.window=10",
-    "extras.print_config=false", "callbacks.progress_bar=null", "callbacks.model_summary=null",
+    "model.net.hidden_size=16", "model.net.projection_dim=16", "data.batch_size=4", "data.eval_batch_size=4",
+    "data.window=10", "extras.print_config=false", "callbacks.progress_bar=null", "callbacks.model_summary=null",
 ]
 
 

@@ -21,7 +21,7 @@ from lstmlab.tasks.language_model import LanguageModelTask
 def tiny_net(**options) -> BiLanguageModel:
     torch.manual_seed(0)
     config = {"num_words": 30, "num_chars": 12, "boundary_chars": [2, 3], "char_dim": 4,
-              "char_filters": [[1, 4], [2, 4], [3, 8]], "hidden_size": 8, **options}
+              "char_filters": [[1, 4], [2, 4], [3, 8]], "hidden_size": 8, "projection_dim": 8, **options}
     return BiLanguageModel(BiLMConfig(**config)).eval()
 
 
@@ -39,6 +39,24 @@ def test_token_encoder_and_layer_shapes():
     assert layers.shape == (3, 2, 4, 16) and net.output_dim == 16 and net.num_output_layers == 3
     assert torch.equal(layers[0, :, :, :8], layers[0, :, :, 8:])  # the token layer, to the same width
     assert layers[:, 1, 2:].abs().sum() == 0  # padding stays zero
+
+
+def test_without_projection_the_layers_are_the_lstm_layers():
+    """Kim et al.'s network: the LSTMs read the highway output (16 wide here, 8 per LSTM), so the token layer,
+    of another width, is not among the mixable layers."""
+    net = tiny_net(projection_dim=None)
+    assert net.embed_tokens(torch.randint(1, 12, (3, 5, 7))).shape == (3, 5, 16)
+    assert net.forward_lm.layers[0].input_size == 16 and not net.has_token_layer
+    mask = torch.tensor([[True] * 4, [True, True, False, False]])
+    chars = torch.randint(1, 12, (2, 4, 6))
+    layers = net.sentence_layers(chars, mask)
+    assert layers.shape == (2, 2, 4, 16) and net.num_output_layers == 2
+    with torch.no_grad():  # the same weights behind an identity projection: the same layers
+        projected = tiny_net(projection_dim=16)
+        projected.load_state_dict(net.state_dict(), strict=False)
+        projected.tokens.projection.weight.copy_(torch.eye(16))
+        projected.tokens.projection.bias.zero_()
+    torch.testing.assert_close(projected.sentence_layers(chars, mask), layers)
 
 
 def test_elmo_preset_sizes_compose(tmp_path):
@@ -62,7 +80,7 @@ def test_directions_are_independent_at_every_layer(options):
     changed[0, 3] = torch.tensor([9, 10, 11, 0, 0])
     before, after = net.sentence_layers(chars, mask), net.sentence_layers(changed, mask)
     half = net.output_dim // 2
-    for layer in range(1, net.num_output_layers):
+    for layer in range(net.has_token_layer, net.num_output_layers):
         forward_before, forward_after = before[layer, 0, :, :half], after[layer, 0, :, :half]
         backward_before, backward_after = before[layer, 0, :, half:], after[layer, 0, :, half:]
         assert torch.equal(forward_before[:3], forward_after[:3])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, TINY_MODEL, compose_config, tiny_data_overrides
+from conftest import ROOT, TINY_MODEL, compose_config, tiny_bilm_overrides, tiny_data_overrides
 
 from lstmlab.data.conllu_reader import read_conllu
 from lstmlab.eval import evaluate
@@ -40,6 +40,23 @@ def test_ddp_on_two_cpu_processes_counts_every_test_sentence_once(tiny_ewt, tiny
     report = evaluate(cfg)
     assert report["tokens"] == sum(len(s["tokens"]) for s in read_conllu(tiny_ewt["test"]))
     assert ddp_accuracy == pytest.approx(report["accuracy"], abs=1e-6)
+
+
+def test_bilm_ddp_ranks_read_their_own_rows_and_checkpoint_their_state(tiny_text, tmp_path):
+    """Two gloo processes train the biLM on running text: each carries the state of its own rows, and the
+    checkpoint holds both (a resumed run gives each rank its own back); perplexity is reported for the whole."""
+    result = run_train("trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "trainer.max_epochs=1",
+                       *tiny_bilm_overrides(tiny_text), f"hydra.run.dir={tmp_path}", timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    checkpoint = torch.load(tmp_path / "checkpoints/last.ckpt", weights_only=True)
+    ranks = checkpoint["lstmlab_carried_state"]
+    assert len(ranks) == 2 and len(checkpoint["lstmlab_rng"]) == 2
+    (h0, _), (h1, _) = ranks[0]["forward"][0], ranks[1]["forward"][0]
+    assert h0.shape == h1.shape == (1, 4, 16)  # each rank: data.batch_size rows, hidden_size
+    assert not torch.allclose(h0, h1)  # different rows of the text
+    with (tmp_path / "csv/metrics.csv").open() as handle:
+        (perplexity,) = [float(row["test/ppl"]) for row in csv.DictReader(handle) if row.get("test/ppl")]
+    assert 1 < perplexity < 5000
 
 
 def tested_accuracy(run_dir: Path) -> float:

@@ -22,7 +22,7 @@ from lstmlab.serialization import load_model_file
 
 @dataclass
 class ElmoOutput:
-    layers: torch.Tensor  # [num_layers + 1, B, T, dim]: token layer, then each LSTM layer (forward; backward)
+    layers: torch.Tensor  # [num_layers, B, T, dim]: the token layer (if it has the LSTMs' width), then each LSTM layer
     mask: torch.Tensor  # [B, T], True on real tokens
     unknown_chars: int  # tokens with characters the model never saw in training (read as the unknown character)
 
@@ -77,7 +77,5 @@ class Elmo:
         device = next(self.net.parameters()).device
         mask = padded["mask"].to(device)
         layers = self.net.sentence_layers(padded["chars"].to(device), mask)
-        unk = self.vocabs.chars.unk_index
-        unknown = [bool((encoded.form_chars[f] == unk).any()) for f in range(len(encoded.form_words))]
-        unknown_chars = sum(unknown[f] for f in encoded.forms.values)
-        return ElmoOutput(layers.float(), mask, int(unknown_chars))
+        unknown_chars = encoded.tokens_where(encoded.forms_with_char(self.vocabs.chars.unk_index))
+        return ElmoOutput(layers.float(), mask, unknown_chars)

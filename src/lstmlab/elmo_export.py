@@ -2,11 +2,11 @@
 every line with a trained biLM, in the HDF5 layout of allennlp's `elmo` command.
 
 Each input line is one sentence of whitespace-separated tokens (use --tokenize for raw text). Line i (from 0) is
-the dataset "i": [layers, tokens, dim] with --layers all (the token layer, then each LSTM layer), [tokens, dim]
-with top (the last LSTM layer) or average (the mean of all layers). The dataset "sentence_to_index" holds one JSON
-string mapping each sentence (its tokens joined by single spaces) to its dataset name. An empty line or one
-longer than the model reads is an error naming the line. The input is read in chunks, so memory stays flat; the
-output appears whole when the export succeeds, and otherwise not at all.
+the dataset "i": [layers, tokens, dim] with --layers all (the token layer where the model has one, then each LSTM
+layer), [tokens, dim] with top (the last LSTM layer) or average (the mean of all layers). The dataset
+"sentence_to_index" holds one JSON string mapping each sentence (its tokens joined by single spaces) to its dataset
+name. An empty line or one longer than the model reads is an error naming the line. The input is read in chunks,
+so memory stays flat; the output appears whole when the export succeeds, and otherwise not at all.
 """
 
 from __future__ import annotations

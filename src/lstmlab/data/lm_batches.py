@@ -128,6 +128,9 @@ class SentenceSplit:
     boundary_form: int
     form_chars: torch.Tensor
 
+    def __post_init__(self) -> None:
+        self.form_words = torch.from_numpy(self.encoded.form_words.astype(np.int64))  # word id of each form
+
     def __len__(self) -> int:
         return len(self.encoded)
 
@@ -151,10 +154,9 @@ class SentenceSplit:
                 rows[f"{direction}_inputs"][row, :n] = np.concatenate([[self.boundary_form], words])
                 rows[f"{direction}_targets"][row, :n] = np.concatenate([words, [self.boundary_form]])
             mask[row, :n] = True
-        form_words = torch.from_numpy(self.encoded.form_words.astype(np.int64))
         inputs = {d: torch.from_numpy(rows[f"{d}_inputs"]) for d in DIRECTIONS}  # padding: form 0, masked
         batch = distinct_words(self.form_chars, inputs)
         batch.update(mask=torch.from_numpy(mask), num_tokens=int(mask.sum()))
         for direction in DIRECTIONS:
-            batch[f"{direction}_targets"] = form_words[torch.from_numpy(rows[f"{direction}_targets"])]
+            batch[f"{direction}_targets"] = self.form_words[torch.from_numpy(rows[f"{direction}_targets"])]
         return batch

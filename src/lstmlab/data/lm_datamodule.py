@@ -115,14 +115,8 @@ class LanguageModelDataModule(TextDataModule):
         return SentenceSplit(EncodedTokens(without_first, encoded.form_words, encoded.form_chars), 0, chars)
 
     def _count_unknowns(self, encoded: EncodedTokens, report: dict[str, int]) -> None:
-        uses = np.bincount(encoded.forms.values, minlength=len(encoded.form_words))
-        unknown_word = encoded.form_words == self.vocabs.words.unk_index
-        chars = encoded.form_chars
-        unknown_char = np.zeros(len(uses), dtype=bool)
-        np.logical_or.at(unknown_char, np.repeat(np.arange(len(uses)), chars.lengths),
-                         chars.values == self.vocabs.chars.unk_index)
-        report["unknown_words"] = int(uses[unknown_word].sum())
-        report["unknown_chars"] = int(uses[unknown_char].sum())
+        report["unknown_words"] = encoded.tokens_where(encoded.form_words == self.vocabs.words.unk_index)
+        report["unknown_chars"] = encoded.tokens_where(encoded.forms_with_char(self.vocabs.chars.unk_index))
 
     def _loader(self, split: str, train: bool) -> Any:
         if self.sentence_level:

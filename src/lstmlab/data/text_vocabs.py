@@ -38,6 +38,17 @@ class EncodedTokens:
     def nbytes(self) -> int:
         return self.forms.nbytes + self.form_words.nbytes + self.form_chars.nbytes
 
+    def tokens_where(self, form_flags: np.ndarray) -> int:
+        """How many tokens (form uses, over all sentences) have a form flagged True in `form_flags` [num_forms]."""
+        return int(np.bincount(self.forms.values, minlength=len(self.form_words))[form_flags].sum())
+
+    def forms_with_char(self, char_id: int) -> np.ndarray:
+        """[num_forms] True where the form's characters include `char_id` (e.g. the unknown character)."""
+        found = np.zeros(len(self.form_words), dtype=bool)
+        np.logical_or.at(found, np.repeat(np.arange(len(found)), self.form_chars.lengths),
+                         self.form_chars.values == char_id)
+        return found
+
     def padded(self, rows: Sequence[int], with_chars: bool = True) -> dict[str, torch.Tensor]:
         """words [B, T], chars [B, T, L] (0 = padding; left out unless `with_chars`), mask [B, T] for the given
         sentences."""
