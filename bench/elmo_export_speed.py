@@ -1,7 +1,7 @@
 """ELMo export speed: tokens/s of `lstmlab-elmo` (`lstmlab.elmo_export.export`) with a trained biLM, writing every
-layer (`--layers all`: the token layer and each LSTM layer) or the top layer only (`top`) to a temporary .h5, fp32,
-batch 64. Output size matters as much as speed: `all` writes (layers) x 2H floats per token. Prints a Markdown
-table headed by the CPU and the load average.
+layer (`--layers all`: the token layer where the model has one, then each LSTM layer) or the top layer only
+(`top`) to a temporary .h5, fp32, batch 64. Output size matters as much as speed: `all` writes (layers) x 2H
+floats per token. Prints a Markdown table headed by the CPU and the load average.
 
 Each export runs in its own process as the command runs it (malloc tuning, no progress bar, the model loaded
 before the clock starts, like the command's own tokens/s line), so each peak RSS is that export's own. The two

@@ -170,7 +170,10 @@ class BiLanguageModel(nn.Module):
         width = max(chars.shape[-1], len(self.boundary_chars))
         chars = F.pad(chars, (0, width - chars.shape[-1]))
         boundary = F.pad(self.boundary_chars, (0, width - len(self.boundary_chars))).expand(batch, 1, width)
-        tokens = self.embed_tokens(torch.cat([boundary, chars], dim=1))  # [B, 1 + T, D]
+        # the character CNN reads each distinct word of the batch once (a batch has about half as many)
+        distinct, inverse = torch.unique(torch.cat([boundary, chars], dim=1).flatten(0, 1), dim=0,
+                                         return_inverse=True)
+        tokens = self.embed_tokens(distinct)[inverse].view(batch, steps + 1, -1)  # [B, 1 + T, D]
         start, words = tokens[:, :1], tokens[:, 1:]
         forward_layers, _ = self.forward_lm(tokens)
         backward_layers, _ = self.backward_lm(torch.cat([start, reverse_within_length(words, lengths)], dim=1))
