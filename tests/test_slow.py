@@ -24,6 +24,13 @@ def run_train(*overrides: str, timeout: int) -> subprocess.CompletedProcess:
                           env=env, timeout=timeout, cwd=ROOT)
 
 
+def logged_test_metric(run_dir: Path, name: str = "test/acc") -> float:
+    """The one value of `name` the run logged to its CSV metrics."""
+    with (run_dir / "csv/metrics.csv").open() as handle:
+        (value,) = [float(row[name]) for row in csv.DictReader(handle) if row.get(name)]
+    return value
+
+
 def test_ddp_on_two_cpu_processes_counts_every_test_sentence_once(tiny_ewt, tiny_vectors, tmp_path):
     """Two gloo processes train; the test accuracy they report together equals a single-process evaluation
     of the exported model, which it would not if either rank counted padded duplicates."""
@@ -33,8 +40,7 @@ def test_ddp_on_two_cpu_processes_counts_every_test_sentence_once(tiny_ewt, tiny
     assert result.returncode == 0, result.stderr[-3000:]
     checkpoint = torch.load(tmp_path / "checkpoints/last.ckpt", weights_only=True)
     assert len(checkpoint["lstmlab_rng"]) == 2  # one random state per process: two processes trained
-    with (tmp_path / "csv/metrics.csv").open() as handle:
-        (ddp_accuracy,) = [float(row["test/acc"]) for row in csv.DictReader(handle) if row.get("test/acc")]
+    ddp_accuracy = logged_test_metric(tmp_path)
     cfg = compose_config("eval.yaml", [f"ckpt_path={tmp_path / 'model'}", f"data.test_path={tiny_ewt['test']}",
                                        "extras.print_config=false"], tmp_path / "eval")
     report = evaluate(cfg)
@@ -54,22 +60,14 @@ def test_bilm_ddp_ranks_read_their_own_rows_and_checkpoint_their_state(tiny_text
     (h0, _), (h1, _) = ranks[0]["forward"][0], ranks[1]["forward"][0]
     assert h0.shape == h1.shape == (1, 4, 16)  # each rank: data.batch_size rows, hidden_size
     assert not torch.allclose(h0, h1)  # different rows of the text
-    with (tmp_path / "csv/metrics.csv").open() as handle:
-        (perplexity,) = [float(row["test/ppl"]) for row in csv.DictReader(handle) if row.get("test/ppl")]
-    assert 1 < perplexity < 5000
-
-
-def tested_accuracy(run_dir: Path) -> float:
-    with (run_dir / "csv/metrics.csv").open() as handle:
-        (accuracy,) = [float(row["test/acc"]) for row in csv.DictReader(handle) if row.get("test/acc")]
-    return accuracy
+    assert 1 < logged_test_metric(tmp_path, "test/ppl") < 5000
 
 
 def test_quick_start_reaches_95_percent_on_ewt(tmp_path):
     result = run_train("experiment=pos_quick", f"hydra.run.dir={tmp_path}", "callbacks.progress_bar=null",
                        timeout=1800)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert tested_accuracy(tmp_path) >= 0.95
+    assert logged_test_metric(tmp_path) >= 0.95
 
 
 def test_nli_cpu_beats_the_plain_loop_on_snli_test(tmp_path):
@@ -78,4 +76,4 @@ def test_nli_cpu_beats_the_plain_loop_on_snli_test(tmp_path):
     result = run_train("experiment=nli_cpu", "seed=1", f"hydra.run.dir={tmp_path}", "callbacks.progress_bar=null",
                        timeout=3600)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert tested_accuracy(tmp_path) >= 0.675
+    assert logged_test_metric(tmp_path) >= 0.675
