@@ -9,7 +9,7 @@ from conftest import needs_bf16
 from lstmlab.modules.char_cnn import CharCNN
 from lstmlab.modules.char_lstm import CharLSTM
 from lstmlab.modules.highway import Highway
-from lstmlab.modules.masked_bilstm import MaskedBiLSTM, reverse_within_length
+from lstmlab.modules.masked_rnn import MaskedRNN, reverse_within_length
 from lstmlab.modules.pooling import masked_max, masked_mean
 
 
@@ -36,7 +36,7 @@ def test_reverse_within_length():
 
 def test_bilstm_sentence_alone_equals_sentence_in_a_padded_batch():
     torch.manual_seed(0)
-    lstm = MaskedBiLSTM(8, 6, num_layers=2).eval()
+    lstm = MaskedRNN(8, 6, num_layers=2).eval()
     short, long = torch.randn(3, 8), torch.randn(7, 8)
     batch, mask = padded_batch([short, long], steps=7)
     alone = lstm(short[None], all_real(3), return_all_layers=True)
@@ -47,7 +47,7 @@ def test_bilstm_sentence_alone_equals_sentence_in_a_padded_batch():
 
 def test_bilstm_outputs_are_exactly_zero_at_padding():
     torch.manual_seed(0)
-    lstm = MaskedBiLSTM(4, 5, num_layers=3, dropout=0.5).train()  # dropout must not undo the zeros either
+    lstm = MaskedRNN(4, 5, num_layers=3, dropout=0.5).train()  # dropout must not undo the zeros either
     batch, mask = padded_batch([torch.randn(6, 4), torch.randn(2, 4), torch.randn(0, 4)], steps=6)
     layers = lstm(batch, mask, return_all_layers=True)
     assert len(layers) == 3
@@ -58,30 +58,29 @@ def test_bilstm_outputs_are_exactly_zero_at_padding():
 
 
 def test_bilstm_final_states_with_padding_equal_each_sentence_alone():
-    """forward_last / backward_last of padded rows equal the top layer's nn.LSTM final hidden state, run on each
-    sentence alone (backward on the reversed sentence); every layer's outputs match too."""
+    """The final state of padded rows equals the top layer's nn.LSTM final hidden state, run on each sentence
+    alone (backward on the reversed sentence); every layer's outputs match too."""
     torch.manual_seed(0)
-    lstm = MaskedBiLSTM(4, 5, num_layers=2).eval()
+    lstm = MaskedRNN(4, 5, num_layers=2).eval()
     sentences = [torch.randn(length, 4) for length in (5, 2, 7, 1)]
     batch, mask = padded_batch(sentences, steps=7)
-    layers, (forward_last, backward_last) = lstm(batch, mask, return_all_layers=True, return_final=True)
-    assert forward_last.shape == backward_last.shape == (4, 5)
+    layers, final = lstm(batch, mask, return_all_layers=True, return_final=True)
+    assert final.shape == (4, 10)
     for row, sentence in enumerate(sentences):
         alone = lstm(sentence[None], all_real(len(sentence)), return_all_layers=True)
         for layer_alone, layer_batch in zip(alone, layers, strict=True):
             assert torch.allclose(layer_alone[0], layer_batch[row, : len(sentence)], atol=1e-6)
         _, (forward_h, _) = lstm.forward_layers[-1](alone[-2])
         _, (backward_h, _) = lstm.backward_layers[-1](alone[-2].flip(1))
-        assert torch.allclose(forward_last[row], forward_h[0, 0], atol=1e-6)
-        assert torch.allclose(backward_last[row], backward_h[0, 0], atol=1e-6)
+        assert torch.allclose(final[row, :5], forward_h[0, 0], atol=1e-6)
+        assert torch.allclose(final[row, 5:], backward_h[0, 0], atol=1e-6)
 
 
 def test_bilstm_row_without_real_steps_gives_zero_final_states():
-    lstm = MaskedBiLSTM(4, 5)
+    lstm = MaskedRNN(4, 5)
     batch, mask = padded_batch([torch.randn(3, 4), torch.randn(0, 4)], steps=3)
-    _, (forward_last, backward_last) = lstm(batch, mask, return_final=True)
-    assert forward_last[1].eq(0).all() and backward_last[1].eq(0).all()
-    assert forward_last[0].ne(0).all() and backward_last[0].ne(0).all()
+    _, final = lstm(batch, mask, return_final=True)
+    assert final[1].eq(0).all() and final[0].ne(0).all()
 
 
 def char_encoders() -> tuple[CharCNN, CharLSTM]:
@@ -180,7 +179,7 @@ def test_pooling_under_bf16_autocast():
 
 def test_pooled_sentence_alone_equals_sentence_in_a_padded_batch():
     torch.manual_seed(0)
-    lstm = MaskedBiLSTM(4, 5, num_layers=2).eval()
+    lstm = MaskedRNN(4, 5, num_layers=2).eval()
     short, long = torch.randn(2, 4), torch.randn(6, 4)
     batch, mask = padded_batch([short, long], steps=6)
     states_alone, states_batch = lstm(short[None], all_real(2)), lstm(batch, mask)

@@ -12,7 +12,7 @@ from lstmlab import SentenceEncoder
 from lstmlab.train import train
 
 NLI_EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml")
-                         if not p.stem.startswith(("pos_", "bilm_")))  # taggers: test_configs; biLMs: test_bilm
+                         if p.stem.startswith(("nli_", "infersent_")))
 # the GPU-sized recipes, on the tiny SNLI cut with 50d vectors on the CPU
 ON_CPU = ["trainer=cpu", "trainer.precision=32-true", "model.net.word_dim=50", "data.format=jsonl",
           "data.tokenizer=whitespace", "data.lowercase=true", "data.premise_field=sentence1",

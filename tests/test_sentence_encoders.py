@@ -10,7 +10,7 @@ from conftest import needs_bf16
 from lstmlab import SentenceEncoder
 from lstmlab.callbacks.lr_shrink import ShrinkRule
 from lstmlab.models.nli_classifier import NLIClassifier, NLIConfig
-from lstmlab.models.sentence_encoders import ENCODERS, build_encoder
+from lstmlab.models.sentence_encoders import ENCODERS, RecurrentOptions, build_encoder
 from lstmlab.serialization import ModelFileError
 from lstmlab.utils.cpu import bf16_lstm_supported
 
@@ -43,7 +43,7 @@ def test_last_state_encoders_read_the_last_real_word():
     encoder = build_encoder("lstm", input_dim=4, hidden_size=3).eval()
     x = torch.randn(1, 4, 4)
     with torch.no_grad():
-        full = encoder.forward_rnn(x)[0]
+        full = encoder.rnn.forward_layers[0](x)[0]
         assert torch.equal(encoder(x, torch.tensor([[True, True, False, False]]))[0], full[0, 1])
 
 
@@ -185,3 +185,14 @@ def test_bf16_encoding_stays_close_to_float32(trained_nli):
 def test_bf16_encoding_is_refused_clearly_where_the_cpu_cannot(trained_nli):
     with pytest.raises(ValueError, match=r"bf16 needs a CPU whose oneDNN runs a bf16 LSTM .*encode in float32"):
         SentenceEncoder.load(trained_nli[0]).encode(SENTENCES, bf16=True)
+
+
+def test_encoder_cell_and_direction_come_from_the_config():
+    """`encoder=bilstm_max cell=gru` is a BiGRU with max pooling; `lstm bidirectional=true` a BiLSTM's last
+    states; a convolutional encoder refuses recurrent options."""
+    bigru = build_encoder("bilstm_max", 4, 3, recurrent=RecurrentOptions(cell="gru"))
+    assert isinstance(bigru.bilstm.forward_layers[0], torch.nn.GRU) and bigru.output_dim == 6
+    bilstm_last = build_encoder("lstm", 4, 3, recurrent=RecurrentOptions(bidirectional=True, peephole=True))
+    assert bilstm_last.output_dim == 6 and bilstm_last.rnn.options.peephole
+    with pytest.raises(ValueError, match="'hconvnet' has no recurrent layer"):
+        build_encoder("hconvnet", 4, 3, recurrent=RecurrentOptions(cell="gru"))

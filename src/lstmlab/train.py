@@ -4,6 +4,7 @@ export the model. Reads top to bottom like lightning-hydra-template's train.py, 
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,10 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
 from lstmlab.callbacks.throughput import ThroughputMonitor
+from lstmlab.modules.recurrent_cells import CellOptions
 from lstmlab.serialization import save_model_folder
 from lstmlab.tasks.base import Task
+from lstmlab.utils.atomic_file import atomic_file
 from lstmlab.utils.cpu import check_precision_supported
 from lstmlab.utils.malloc_tuning import tune_malloc
 from lstmlab.utils.run_helpers import apply_extras, config_dir, instantiate_group, record_failures, register_resolvers
@@ -32,6 +35,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     (the checkpoint that is tested and exported), which is what a sweeper optimises."""
     apply_extras(cfg)
     require_values(cfg)
+    check_cell(cfg)
     check_precision_supported(cfg.trainer.get("precision", "32-true"), cfg.trainer.get("accelerator", "cpu"))
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
@@ -73,6 +77,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     throughput = next((c for c in callbacks if isinstance(c, ThroughputMonitor)), None)
     if throughput is not None:
         metrics.update(throughput.summary)
+    if trainer.is_global_zero:
+        with atomic_file(Path(cfg.paths.output_dir) / "metrics.json") as temporary:  # what sweeps collect
+            temporary.write_text(json.dumps(metrics, indent=1, sort_keys=True) + "\n")
     rank_zero_info(_summary(cfg, model, best, export_dir, metrics))
     return metrics
 
@@ -84,6 +91,18 @@ def require_values(cfg: DictConfig) -> None:
     if missing:
         raise MissingMandatoryValue(f"missing mandatory value(s): {', '.join(missing)}; set them on the command "
                                     f"line, e.g. {missing[0]}=...")
+
+
+def check_cell(cfg: DictConfig) -> None:
+    """An unknown cell, or an LSTM variant on another cell, stops the run here, naming the key and the allowed
+    values, before any data is read."""
+    net = cfg.model.get("net") or {}
+    if net.get("cell") is None and not (net.get("peephole") or net.get("coupled_gates")):
+        return  # no recurrent cell, or the encoder name's own (checked when the network is built)
+    try:
+        CellOptions(net.get("cell") or "lstm", bool(net.get("peephole")), bool(net.get("coupled_gates")))
+    except ValueError as error:
+        raise ValueError(f"model.net.{error}") from None
 
 
 def _summary(cfg: DictConfig, model: Task, best: str, export_dir: Path, metrics: dict[str, float]) -> str:

@@ -18,7 +18,7 @@ from torch import nn
 from lstmlab.modules.char_cnn import CharCNN
 from lstmlab.modules.dropout import Dropout
 from lstmlab.modules.lstm_stack import LayerState, LSTMStack
-from lstmlab.modules.masked_bilstm import reverse_within_length
+from lstmlab.modules.masked_rnn import reverse_within_length
 
 DIRECTIONS = ("forward", "backward")
 

@@ -20,7 +20,7 @@ from lstmlab.modules.char_cnn import CharCNN
 from lstmlab.modules.char_lstm import CharLSTM
 from lstmlab.modules.crf import CRF
 from lstmlab.modules.dropout import Dropout
-from lstmlab.modules.masked_bilstm import MaskedBiLSTM
+from lstmlab.modules.masked_rnn import MaskedRNN
 from lstmlab.modules.scalar_mix import ScalarMix
 from lstmlab.modules.word_embedding import WordEmbedding
 
@@ -37,6 +37,10 @@ class TaggerConfig:
     char_hidden_size: int = 50  # char LSTM, per direction
     hidden_size: int = 256
     num_layers: int = 2
+    cell: str = "lstm"  # rnn | gru | lstm
+    bidirectional: bool = True
+    peephole: bool = False  # LSTM variants
+    coupled_gates: bool = False
     dropout: float = 0.33
     word_dropout: float = 0.05
     use_crf: bool = False
@@ -71,8 +75,9 @@ class BiLSTMTagger(nn.Module):
             self.register_buffer("bilm_chars", torch.zeros(config.num_chars, dtype=torch.long))
         bilm_dim = self.bilm.output_dim if self.bilm is not None else 0
         self.dropout = Dropout(config.dropout)
-        self.encoder = MaskedBiLSTM(config.word_dim + char_dim + bilm_dim, config.hidden_size, config.num_layers,
-                                    config.dropout)
+        self.encoder = MaskedRNN(config.word_dim + char_dim + bilm_dim, config.hidden_size, config.num_layers,
+                                 config.dropout, config.cell, config.bidirectional, config.peephole,
+                                 config.coupled_gates)
         self.output = nn.Linear(self.encoder.output_dim, config.num_tags)
         self.crf = CRF(config.num_tags) if config.use_crf else None
 

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lstmlab.models.sentence_encoders import build_encoder
+from lstmlab.models.sentence_encoders import RecurrentOptions, build_encoder
 from lstmlab.modules.word_embedding import WordEmbedding
 
 OOV_POLICIES = ("drop", "unk")
@@ -24,6 +24,10 @@ class NLIConfig:
     encoder: str = "bilstm_max"  # see models.sentence_encoders.ENCODERS
     hidden_size: int = 512  # per direction for the recurrent encoders
     num_layers: int = 1
+    cell: str | None = None  # rnn | gru | lstm; None: the encoder name's (bilstm_max: lstm, bigru_last: gru)
+    bidirectional: bool | None = None  # None: the encoder name's
+    peephole: bool = False  # LSTM variants
+    coupled_gates: bool = False
     classifier_hidden: int = 512
     classifier_layers: int = 1  # hidden layers of the MLP; 0 is a linear classifier
     activation: str = "tanh"  # tanh | relu
@@ -54,7 +58,9 @@ class NLIClassifier(nn.Module):
         has_vector[[self.words.padding_index, self.words.unk_index]] = False
         self.register_buffer("has_vector", has_vector)
         self.word_dropout = nn.Dropout(config.word_dropout)
-        self.encoder = build_encoder(config.encoder, config.word_dim, config.hidden_size, config.num_layers)
+        recurrent = RecurrentOptions(config.cell, config.bidirectional, config.peephole, config.coupled_gates)
+        self.encoder = build_encoder(config.encoder, config.word_dim, config.hidden_size, config.num_layers,
+                                     recurrent)
         layers: list[nn.Module] = []
         width = 4 * self.encoder.output_dim
         for _ in range(config.classifier_layers):

@@ -8,21 +8,35 @@ composition). A sentence with no word gives zeros.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
 from torch import nn
 
-from lstmlab.modules.masked_bilstm import MaskedBiLSTM, reverse_within_length
+from lstmlab.modules.masked_rnn import MaskedRNN
 from lstmlab.modules.pooling import masked_max, masked_mean
 
 ENCODERS: dict[str, type[SentenceEncoderModule]] = {}
 
 
+@dataclass(frozen=True)
+class RecurrentOptions:
+    """The recurrent layers of an encoder: `cell` and `bidirectional` None take the encoder name's own
+    (`bigru_last`: a bidirectional GRU), so `encoder=bilstm_max cell=gru` is a BiGRU with max pooling."""
+
+    cell: str | None = None
+    bidirectional: bool | None = None
+    peephole: bool = False
+    coupled_gates: bool = False
+
+
 class SentenceEncoderModule(nn.Module):
-    """A subclass registers under each of its `names` (the config's `model.net.encoder`)."""
+    """A subclass registers under each of its `names` (the config's `model.net.encoder`); a recurrent one maps
+    each name to its default (cell, bidirectional)."""
 
     names: ClassVar[tuple[str, ...]] = ()
+    recurrent_defaults: ClassVar[dict[str, tuple[str, bool]]] = {}
     output_dim: int
 
     def __init_subclass__(cls, **kwargs) -> None:
@@ -30,14 +44,29 @@ class SentenceEncoderModule(nn.Module):
         for name in cls.names:
             ENCODERS[name] = cls
 
+    def __init__(self, name: str, input_dim: int, hidden_size: int, num_layers: int = 1,
+                 recurrent: RecurrentOptions = RecurrentOptions()) -> None:
+        super().__init__()
+        if name not in self.recurrent_defaults and recurrent != RecurrentOptions():
+            raise ValueError(f"model.net.cell / bidirectional / peephole / coupled_gates apply to recurrent "
+                             f"encoders; {name!r} has no recurrent layer")
+
+    def recurrent_layers(self, name: str, input_dim: int, hidden_size: int, num_layers: int,
+                         recurrent: RecurrentOptions) -> MaskedRNN:
+        cell, bidirectional = self.recurrent_defaults[name]
+        return MaskedRNN(input_dim, hidden_size, num_layers, cell=recurrent.cell or cell,
+                         bidirectional=bidirectional if recurrent.bidirectional is None else recurrent.bidirectional,
+                         peephole=recurrent.peephole, coupled_gates=recurrent.coupled_gates)
+
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
 
-def build_encoder(name: str, input_dim: int, hidden_size: int, num_layers: int = 1) -> SentenceEncoderModule:
+def build_encoder(name: str, input_dim: int, hidden_size: int, num_layers: int = 1,
+                  recurrent: RecurrentOptions = RecurrentOptions()) -> SentenceEncoderModule:
     if name not in ENCODERS:
         raise ValueError(f"unknown sentence encoder {name!r}; choose one of {sorted(ENCODERS)}")
-    return ENCODERS[name](name, input_dim, hidden_size, num_layers)
+    return ENCODERS[name](name, input_dim, hidden_size, num_layers, recurrent)
 
 
 class RecurrentLast(SentenceEncoderModule):
@@ -45,33 +74,29 @@ class RecurrentLast(SentenceEncoderModule):
     bidirectional variant concatenates the backward state after the first word (`bigru_last`, `bilstm_last`)."""
 
     names = ("lstm", "gru", "bigru_last", "bilstm_last")
+    recurrent_defaults = {"lstm": ("lstm", False), "gru": ("gru", False), "bigru_last": ("gru", True),
+                          "bilstm_last": ("lstm", True)}
 
-    def __init__(self, name: str, input_dim: int, hidden_size: int, num_layers: int = 1) -> None:
-        super().__init__()
-        cell = nn.GRU if "gru" in name else nn.LSTM
-        self.forward_rnn = cell(input_dim, hidden_size, num_layers, batch_first=True)
-        # the backward RNN reads each sentence reversed within its own length, so padding comes after its words
-        self.backward_rnn = cell(input_dim, hidden_size, num_layers, batch_first=True) if "bi" in name else None
-        self.output_dim = hidden_size * (2 if self.backward_rnn is not None else 1)
+    def __init__(self, name: str, input_dim: int, hidden_size: int, num_layers: int = 1,
+                 recurrent: RecurrentOptions = RecurrentOptions()) -> None:
+        super().__init__(name, input_dim, hidden_size, num_layers, recurrent)
+        self.rnn = self.recurrent_layers(name, input_dim, hidden_size, num_layers, recurrent)
+        self.output_dim = self.rnn.output_dim
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        lengths = mask.sum(dim=1)
-        last = (lengths - 1).clamp_min(0)
-        rows = torch.arange(x.shape[0], device=x.device)
-        finals = [self.forward_rnn(x)[0][rows, last]]
-        if self.backward_rnn is not None:
-            finals.append(self.backward_rnn(reverse_within_length(x, lengths))[0][rows, last])
-        return torch.cat(finals, dim=-1).masked_fill((lengths == 0).unsqueeze(1), 0.0)
+        return self.rnn(x, mask, return_final=True)[1]
 
 
 class BiLSTMPooling(SentenceEncoderModule):
     """BiLSTM states, max- or mean-pooled over the words (`bilstm_max`, the paper's best, and `bilstm_mean`)."""
 
     names = ("bilstm_max", "bilstm_mean")
+    recurrent_defaults = {"bilstm_max": ("lstm", True), "bilstm_mean": ("lstm", True)}
 
-    def __init__(self, name: str, input_dim: int, hidden_size: int, num_layers: int = 1) -> None:
-        super().__init__()
-        self.bilstm = MaskedBiLSTM(input_dim, hidden_size, num_layers)
+    def __init__(self, name: str, input_dim: int, hidden_size: int, num_layers: int = 1,
+                 recurrent: RecurrentOptions = RecurrentOptions()) -> None:
+        super().__init__(name, input_dim, hidden_size, num_layers, recurrent)
+        self.bilstm = self.recurrent_layers(name, input_dim, hidden_size, num_layers, recurrent)
         self.pool = masked_max if name == "bilstm_max" else masked_mean
         self.output_dim = self.bilstm.output_dim
 
@@ -90,10 +115,12 @@ class InnerAttention(SentenceEncoderModule):
     with one learned query u (the paper's eq. for inner-attention; Yang et al. 2016)."""
 
     names = ("inner_attention",)
+    recurrent_defaults = {"inner_attention": ("lstm", True)}
 
-    def __init__(self, name: str, input_dim: int, hidden_size: int, num_layers: int = 1) -> None:
-        super().__init__()
-        self.bilstm = MaskedBiLSTM(input_dim, hidden_size, num_layers)
+    def __init__(self, name: str, input_dim: int, hidden_size: int, num_layers: int = 1,
+                 recurrent: RecurrentOptions = RecurrentOptions()) -> None:
+        super().__init__(name, input_dim, hidden_size, num_layers, recurrent)
+        self.bilstm = self.recurrent_layers(name, input_dim, hidden_size, num_layers, recurrent)
         self.key = nn.Linear(self.bilstm.output_dim, self.bilstm.output_dim)
         self.query = nn.Linear(self.bilstm.output_dim, 1, bias=False)
         self.output_dim = self.bilstm.output_dim
@@ -113,8 +140,9 @@ class HierarchicalConvNet(SentenceEncoderModule):
     names = ("hconvnet",)
     levels = 4
 
-    def __init__(self, name: str, input_dim: int, hidden_size: int, num_layers: int = 1) -> None:
-        super().__init__()
+    def __init__(self, name: str, input_dim: int, hidden_size: int, num_layers: int = 1,
+                 recurrent: RecurrentOptions = RecurrentOptions()) -> None:
+        super().__init__(name, input_dim, hidden_size, num_layers, recurrent)
         channels = 2 * hidden_size  # as wide as a BiLSTM's states
         self.convs = nn.ModuleList(
             nn.Conv1d(input_dim if level == 0 else channels, channels, kernel_size=3, padding=1)
@@ -137,8 +165,9 @@ class BagOfVectors(SentenceEncoderModule):
 
     names = ("bag_of_vectors",)
 
-    def __init__(self, name: str, input_dim: int, hidden_size: int = 0, num_layers: int = 1) -> None:
-        super().__init__()
+    def __init__(self, name: str, input_dim: int, hidden_size: int = 0, num_layers: int = 1,
+                 recurrent: RecurrentOptions = RecurrentOptions()) -> None:
+        super().__init__(name, input_dim, hidden_size, num_layers, recurrent)
         self.output_dim = input_dim
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

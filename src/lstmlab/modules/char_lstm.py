@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lstmlab.modules.masked_bilstm import MaskedBiLSTM
+from lstmlab.modules.masked_rnn import MaskedRNN
 
 
 class CharLSTM(nn.Module):
@@ -14,7 +14,7 @@ class CharLSTM(nn.Module):
     def __init__(self, num_chars: int, char_dim: int = 30, hidden_size: int = 50, padding_index: int = 0) -> None:
         super().__init__()
         self.embedding = nn.Embedding(num_chars, char_dim, padding_idx=padding_index)
-        self.lstm = MaskedBiLSTM(char_dim, hidden_size)
+        self.lstm = MaskedRNN(char_dim, hidden_size)
         self.output_dim = 2 * hidden_size
         self.padding_index = padding_index
 
@@ -22,5 +22,5 @@ class CharLSTM(nn.Module):
         leading = chars.shape[:-1]
         flat = chars.reshape(-1, chars.shape[-1])
         mask = flat != self.padding_index
-        _, (forward_last, backward_last) = self.lstm(self.embedding(flat), mask, return_final=True)
-        return torch.cat([forward_last, backward_last], dim=-1).reshape(*leading, self.output_dim)
+        _, final = self.lstm(self.embedding(flat), mask, return_final=True)
+        return final.reshape(*leading, self.output_dim)

@@ -1,7 +1,7 @@
 """A stack of one-directional LSTM layers that takes and returns its state: one direction of a language model.
 
 A language model's two directions must be independent stacks (a forward layer never reads backward states), so
-unlike `MaskedBiLSTM` this reads one direction only; the backward LM is a second stack fed reversed text. Each
+unlike `MaskedRNN` this reads one direction only; the backward LM is a second stack fed reversed text. Each
 layer is its own `nn.LSTM` so every layer's output is available (ELMo features), with dropout between layers,
 an optional projection of each layer's output (`proj_size`, as in ELMo's 4096 -> 512 cells) and optional
 residual connections between layers of equal width.

@@ -37,6 +37,7 @@ class Sentences:
     texts: list[str]
     labels: list[str]
     skipped: list[SkippedLine] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)  # each sentence's line in its file (from the readers)
 
 
 @dataclass
@@ -115,9 +116,10 @@ def read_class_files(files: dict[str, Path]) -> Sentences:
     """MR, CR, SUBJ, MPQA: one sentence per line, one file per class (the keys of `files`)."""
     split = Sentences([], [])
     for label, path in files.items():
-        for _, line in _content_lines(path, split.skipped):
+        for number, line in _content_lines(path, split.skipped):
             split.texts.append(line.strip())
             split.labels.append(label)
+            split.lines.append(number)
     return split
 
 
@@ -134,6 +136,7 @@ def read_trec_file(path: Path) -> Sentences:
             raise DataFormatError(path, number, f"expected 'COARSE:fine question', found {tag!r} first")
         split.labels.append(_label(path, number, coarse, TREC_CLASSES))
         split.texts.append(_text(path, number, question, "the question"))
+        split.lines.append(number)
     return split
 
 
@@ -144,6 +147,7 @@ def read_sst_file(path: Path) -> Sentences:
         text, label = _fields(path, number, line, 2)
         split.texts.append(_text(path, number, text, "the sentence"))
         split.labels.append(_label(path, number, label.strip(), ("0", "1")))
+        split.lines.append(number)
     return split
 
 
