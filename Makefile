@@ -48,6 +48,7 @@ lint: ## ruff
 bench: ## speed benchmarks: tagger training/inference vs plain PyTorch, CPU kernel facts (prints tables)
 	$(RUN_ENV) $(PY) bench/tagger_throughput.py $(ARGS)
 	$(RUN_ENV) $(PY) bench/cpu_kernels.py
+	$(RUN_ENV) $(PY) bench/cell_speed.py
 
 bench-data: ## data benchmarks: 1M-sentence split memory, 2M-word vectors file, tokenizer F1 on EWT
 	$(RUN_ENV) $(PY) bench/data_memory.py
