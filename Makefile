@@ -10,7 +10,7 @@ CPU_INDEX := https://download.pytorch.org/whl/cpu
 RUN_ENV := MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 ARGS ?=
 
-.PHONY: help install install-cpu train train-bilm train-nli train-full test test-full lint bench bench-data bench-nli bench-bilm embed clean
+.PHONY: help install install-cpu train train-bilm train-nli train-full test test-full lint long-memory bench bench-data bench-nli bench-bilm embed clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -44,6 +44,10 @@ test-full: ## every test, including the slow ones
 
 lint: ## ruff
 	$(PY) -m ruff check src tests bench scripts
+
+long-memory: ## the long-term-dependency sweep (5 cells x 5 lags) and its plot: logs/long_memory/multiruns/<ts>/sweep.png
+	$(RUN_ENV) $(PY) -m lstmlab.train -m experiment=long_memory hydra.sweep.dir=logs/long_memory/multiruns/make $(ARGS)
+	$(PY) -m lstmlab.plot_sweep logs/long_memory/multiruns/make --x data.lag
 
 bench: ## speed benchmarks: tagger training/inference vs plain PyTorch, CPU kernel facts (prints tables)
 	$(RUN_ENV) $(PY) bench/tagger_throughput.py $(ARGS)

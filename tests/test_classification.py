@@ -235,3 +235,21 @@ def test_gradient_flow_writes_one_finite_norm_per_step(tmp_path, capsys):
     assert prefix.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
     assert grad_flow_main(["--cells", "gru_peephole", "-o", str(prefix)]) == 2
     assert "unknown cell 'gru_peephole'" in capsys.readouterr().err
+
+
+def test_tagger_and_sentence_encoder_take_their_cell_from_the_config(tiny_ewt, tiny_snli, tiny_vectors, tmp_path):
+    from conftest import TINY_MODEL, tiny_data_overrides, tiny_nli_overrides
+
+    from lstmlab import SentenceEncoder, Tagger
+    from lstmlab.modules.recurrent_cells import UnrolledRecurrentLayer
+
+    tagger_run, nli_run = tmp_path / "tagger", tmp_path / "nli"
+    train(compose_config("train.yaml", ["experiment=pos_quick", "cell=gru", "model.net.bidirectional=false",
+                                        "debug=fast_dev_run", *TINY_MODEL,
+                                        *tiny_data_overrides(tiny_ewt, tiny_vectors)], tagger_run))
+    encoder = Tagger.load(tagger_run).net.encoder
+    assert isinstance(encoder.forward_layers[0], torch.nn.GRU) and not encoder.backward_layers
+    train(compose_config("train.yaml", [*tiny_nli_overrides(tiny_snli, tiny_vectors), "cell=lstm_peephole",
+                                        "debug=fast_dev_run"], nli_run))
+    layer = SentenceEncoder.load(nli_run).net.encoder.bilstm.forward_layers[0]
+    assert isinstance(layer, UnrolledRecurrentLayer) and layer.options.peephole
