@@ -35,7 +35,7 @@ from omegaconf import OmegaConf
 from lstmlab.data.lm_batches import DIRECTIONS
 from lstmlab.data.lm_datamodule import LanguageModelDataModule
 from lstmlab.models.bilm import BiLanguageModel
-from lstmlab.modules.lstm_stack import LayerState, detach_state
+from lstmlab.modules.recurrent_stack import LayerState, detach_state
 from lstmlab.tasks.language_model import LanguageModelTask
 from lstmlab.utils.cpu import bf16_lstm_supported, describe_cpu
 

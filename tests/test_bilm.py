@@ -14,8 +14,9 @@ from safetensors.torch import load_file
 from lstmlab.data.lm_batches import StreamWindows
 from lstmlab.data.lm_datamodule import BOUNDARY, LanguageModelDataModule
 from lstmlab.models.bilm import BiLanguageModel, BiLMConfig, add_word_boundaries
-from lstmlab.modules.lstm_stack import LSTMStack
+from lstmlab.modules.recurrent_stack import RecurrentStack
 from lstmlab.tasks.language_model import LanguageModelTask
+from lstmlab.train import train
 
 
 def tiny_net(**options) -> BiLanguageModel:
@@ -98,15 +99,24 @@ def test_sentence_vectors_do_not_depend_on_the_batch():
     torch.testing.assert_close(together[:, 1:2, :3], alone, atol=1e-6, rtol=0)
 
 
-def test_carried_state_equals_one_long_pass():
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_carried_state_equals_one_long_pass(cell):
     torch.manual_seed(0)
-    stack = LSTMStack(5, 7, num_layers=2, residual=True, proj_size=0).eval()
+    stack = RecurrentStack(5, 7, num_layers=2, residual=True, proj_size=0, cell=cell).eval()
     x = torch.randn(3, 20, 5)
     whole, _ = stack(x)
     first, state = stack(x[:, :8])
+    assert [len(layer_state) for layer_state in state] == [2 if cell == "lstm" else 1] * 2
     second, _ = stack(x[:, 8:], state)
     for layer in range(2):
         torch.testing.assert_close(torch.cat([first[layer], second[layer]], dim=1), whole[layer])
+
+
+def test_the_language_model_refuses_what_its_cells_cannot_do():
+    with pytest.raises(ValueError, match="cell: unknown cell 'lstn'; allowed values: rnn, gru, lstm"):
+        RecurrentStack(5, 7, num_layers=1, cell="lstn")
+    with pytest.raises(ValueError, match="proj_size: an LSTM output projection, impossible with cell='gru'"):
+        RecurrentStack(5, 7, num_layers=1, proj_size=4, cell="gru")
 
 
 @pytest.fixture(scope="module")
@@ -277,3 +287,14 @@ def _steps_per_epoch(tiny_text) -> int:
                                      batch_size=4, window=10)
     module.setup("fit")
     return len(module.train_dataloader())
+
+
+def test_the_language_model_takes_a_gru_from_the_cell_group(tiny_text, tmp_path):
+    from lstmlab.tasks import load_task
+
+    overrides = [*tiny_bilm_overrides(tiny_text), "experiment=bilm_text", "cell=gru", "debug=fast_dev_run"]
+    train(compose_config("train.yaml", overrides, tmp_path))
+    net = load_task(tmp_path).net
+    assert all(isinstance(layer, torch.nn.GRU) for layer in (*net.forward_lm.layers, *net.backward_lm.layers))
+    with pytest.raises(ValueError, match="model.net.peephole: LSTM variants, impossible with cell='gru'"):
+        train(compose_config("train.yaml", [*overrides, "model.net.peephole=true"], tmp_path / "bad"))

@@ -17,7 +17,7 @@ from torch import nn
 
 from lstmlab.modules.char_cnn import CharCNN
 from lstmlab.modules.dropout import Dropout
-from lstmlab.modules.lstm_stack import LayerState, LSTMStack
+from lstmlab.modules.recurrent_stack import LayerState, RecurrentStack
 from lstmlab.modules.masked_rnn import reverse_within_length
 
 DIRECTIONS = ("forward", "backward")
@@ -36,6 +36,9 @@ class BiLMConfig:
     # LSTMs read the highway output). On PTB with SGD a 525 -> 300 projection cost 25% perplexity (README).
     projection_dim: int | None = None
     hidden_size: int = 300
+    cell: str = "lstm"  # rnn | gru | lstm (fused kernels; the LSTM variants are not offered for the LM)
+    peephole: bool = False  # the keys every recurrent model has; the LM refuses both variants
+    coupled_gates: bool = False
     proj_size: int = 0  # LSTM output projection (ELMo: 4096 cells -> 512); 0 for none
     num_layers: int = 2
     residual: bool = False  # add each layer's input to its output (layers after the first)
@@ -50,6 +53,8 @@ class BiLMConfig:
         self.char_filters = [[int(width), int(count)] for width, count in self.char_filters]
         self.adaptive_cutoffs = [int(c) for c in self.adaptive_cutoffs]
         self.boundary_chars = [int(c) for c in self.boundary_chars]
+        if self.peephole or self.coupled_gates:
+            raise ValueError("peephole / coupled_gates: the language model runs fused kernels only; set both to false")
         if self.softmax not in ("full", "adaptive"):
             raise ValueError(f"softmax must be 'full' or 'adaptive', got {self.softmax!r}")
 
@@ -73,8 +78,8 @@ class BiLanguageModel(nn.Module):
         self.tokens = CharCNN(config.num_chars + 2, config.char_dim, config.char_filters, config.highway_layers,
                               config.projection_dim, activation=config.char_activation)
         self.forward_lm, self.backward_lm = (
-            LSTMStack(self.tokens.output_dim, config.hidden_size, config.num_layers, config.proj_size,
-                      config.dropout, config.residual)
+            RecurrentStack(self.tokens.output_dim, config.hidden_size, config.num_layers, config.proj_size,
+                           config.dropout, config.residual, config.cell)
             for _ in DIRECTIONS
         )
         self.dropout = Dropout(config.dropout)

@@ -20,7 +20,7 @@ from lstmlab.data.lm_batches import DIRECTIONS
 from lstmlab.data.lm_datamodule import BOUNDARY, LanguageModelDataModule
 from lstmlab.data.text_vocabs import TextVocabs
 from lstmlab.models.bilm import BiLanguageModel
-from lstmlab.modules.lstm_stack import LayerState, detach_state
+from lstmlab.modules.recurrent_stack import LayerState, detach_state
 from lstmlab.tasks.base import Task, gather_from_ranks
 
 SHORT = {"forward": "fwd", "backward": "bwd"}
