@@ -17,8 +17,8 @@ from torch import nn
 
 from lstmlab.modules.char_cnn import CharCNN
 from lstmlab.modules.dropout import Dropout
-from lstmlab.modules.recurrent_stack import LayerState, RecurrentStack
 from lstmlab.modules.masked_rnn import reverse_within_length
+from lstmlab.modules.recurrent_stack import LayerState, RecurrentStack
 
 DIRECTIONS = ("forward", "backward")
 
