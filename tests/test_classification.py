@@ -141,11 +141,20 @@ def test_long_memory_fast_dev_run_with_each_cell(preset, tmp_path):
     assert json.loads((tmp_path / "metrics.json").read_text())["test/acc"] == metrics["test/acc"]
 
 
-def test_long_memory_learns_a_short_lag(tmp_path):
-    """A real fit: at lag 3 the LSTM learns to name the two symbols (chance is 1/16)."""
+def test_long_memory_learns_a_short_lag_and_lstmlab_eval_reports_it(tmp_path):
+    """A real fit: at lag 3 the LSTM learns to name the two symbols (chance is 1/16); lstmlab-eval tests the saved
+    model on the same generated test set, with a per-class report."""
+    from lstmlab.eval import evaluate
+
+    run = tmp_path / "run"
     overrides = ["experiment=long_memory", "data.lag=3", "data.train_size=3000", "trainer.max_epochs=4",
                  "model.optimizer.lr=0.01", *TINY]
-    assert train(compose_config("train.yaml", overrides, tmp_path))["test/acc"] > 0.9
+    metrics = train(compose_config("train.yaml", overrides, run))
+    assert metrics["test/acc"] > 0.9
+    report = evaluate(compose_config("eval.yaml", [f"ckpt_path={run}", "data=long_memory", "data.lag=3",
+                                                   "extras.print_config=false"], tmp_path / "eval"))
+    assert report["accuracy"] == pytest.approx(metrics["test/acc"], abs=1e-6)
+    assert len(report["per_tag"]) == 16 and report["test_path"] == "LongMemoryDataModule"
 
 
 @pytest.mark.parametrize(("override", "message"), [

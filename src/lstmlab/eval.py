@@ -32,11 +32,12 @@ def evaluate(cfg: DictConfig) -> dict:
     datamodule = make_datamodule(vocabs=model.vocabs)
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, logger=False, callbacks=[])
     output_dir = Path(cfg.paths.output_dir)
-    source = {"model": str(cfg.ckpt_path), "test_path": str(cfg.data.test_path)}
+    test_data = cfg.data.get("test_path") or cfg.data._target_.rsplit(".", 1)[-1]  # generated data has no file
+    source = {"model": str(cfg.ckpt_path), "test_path": str(test_data)}
     report = model.evaluate(trainer, datamodule, output_dir, source)
     lines = [report.pop("table", "")]
     lines += [f"{name}: {value:.4f}" for name, value in report.items() if isinstance(value, float)]
-    lines.append(f"on {report.get('tokens', '?')} test items (tokens, pairs) of {cfg.data.test_path}; "
+    lines.append(f"on {report.get('tokens', '?')} test items (tokens, pairs) of {test_data}; "
                  f"report in {output_dir}")
     rank_zero_info("\n".join(lines))
     return report
