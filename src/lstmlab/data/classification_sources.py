@@ -9,6 +9,7 @@ train, so every run and every seed tests on the same sentences.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from lstmlab.data.arrow_cache import cached_parse
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.nli_readers import TOKENIZERS
 from lstmlab.data.text_files import read_lines, resolve_data_file
-from lstmlab.transfer.tasks import TASKS, Sentences
+from lstmlab.transfer.tasks import TASKS, Sentences, TaskData
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +53,16 @@ def read_labelled_lines(path: str | Path, tokenizer: str = "whitespace") -> Iter
         yield classification_example(path, number, fields[0], fields[1].strip(), tokenizer)
 
 
+@functools.lru_cache(maxsize=2)
+def load_senteval_task(folder: str, task: str) -> TaskData | None:
+    """Every split of a task, read once for the data module's train, val and test (the result is not modified)."""
+    spec = TASKS.get(task)
+    return spec.load(Path(folder)) if spec is not None else None
+
+
 def senteval_sentences(folder: str | Path, task: str, split: str, test_share: float, split_seed: int) -> Sentences:
     """The `split` (train, val, test) of a SentEval single-sentence task."""
-    spec = TASKS.get(task)
-    data = spec.load(Path(folder)) if spec is not None else None
+    data = load_senteval_task(str(folder), task)
     if data is None or data.kind != "classification" or not isinstance(next(iter(data.splits.values())), Sentences):
         single = [name for name in TASKS if name in ("mr", "cr", "subj", "mpqa", "sst2", "trec")]
         raise ValueError(f"data.task={task!r} is not a single-sentence SentEval task; allowed values: "
