@@ -3,10 +3,12 @@ layer (`--layers all`: the token layer where the model has one, then each LSTM l
 (`top`) to a temporary .h5, fp32, batch 64. Output size matters as much as speed: `all` writes (layers) x 2H
 floats per token. Prints a Markdown table headed by the CPU and the load average.
 
-Each export runs in its own process as the command runs it (malloc tuning, no progress bar, the model loaded
-before the clock starts, like the command's own tokens/s line), so each peak RSS is that export's own. The two
-layer choices alternate in rounds (ABBA), so a machine shared with other work slows both alike; seconds are medians
-over rounds, RSS the largest.
+Each export runs in its own process as the command runs it (malloc tuning, oneDNN's bounded kernel cache, no
+progress bar, the model loaded before the clock starts, like the command's own tokens/s line), so each peak RSS is
+that export's own. The two layer choices alternate in rounds (ABBA), so a machine shared with other work slows both
+alike; seconds are medians over rounds, RSS the largest. A second table checks that memory stays flat over a long
+input: peak RSS of `--layers top` on the input and on a longer file of other sentences (`--long-input`, by default
+PTB train), one export each.
 
 Input: PTB test (the default; not bundled: $LSTMLAB_DATA_DIR/ptb_lm/ptb.test.txt, one tokenized sentence per line)
 or `--input FILE` (plain or gzipped; `--tokenize` for raw text). Blank lines are skipped: the command refuses them.
@@ -33,6 +35,7 @@ import torch
 from lstmlab.elmo import Elmo
 from lstmlab.elmo_export import export
 from lstmlab.utils.malloc_tuning import tune_malloc
+from lstmlab.utils.onednn_cache import bound_primitive_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ("all", "top")
@@ -48,6 +51,7 @@ def peak_rss_mb() -> float:
 def child(model: str, input_path: Path, layers: str, batch_size: int, raw: bool) -> dict:
     """One export in this process, as `lstmlab-elmo` runs it: seconds, counts, output size and RSS."""
     tune_malloc()
+    bound_primitive_cache()
     elmo = Elmo.load(model)
     rss_loaded = peak_rss_mb()
     opener = gzip.open if input_path.suffix == ".gz" else open
@@ -85,6 +89,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64, help="sentences per forward pass (default 64)")
     parser.add_argument("--rounds", type=int, default=3, help="exports per layer choice; seconds are medians")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice, one per core)")
+    parser.add_argument("--long-input", type=Path, help="a long file for the flat-memory check (default: PTB train "
+                                                        "from $LSTMLAB_DATA_DIR/ptb_lm/ptb.train.txt; skipped without)")
     parser.add_argument("--save", action="store_true", help="also write bench/results/elmo_export_speed.json and .md")
     parser.add_argument("--child", choices=LAYERS, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -109,6 +115,16 @@ def main() -> None:
     compare({layers: lambda layers=layers: run_child(args, input_path, layers, runs[layers]) for layers in LAYERS},
             args.rounds)
 
+    lengths = [runs["top"][0]]
+    long_input = args.long_input
+    if long_input is None:
+        try:
+            long_input = ptb_file("ptb.train.txt", "name one with --long-input")
+        except FileNotFoundError as error:
+            print(f"no flat-memory check: {error}", file=sys.stderr)
+    if long_input is not None:
+        run_child(args, long_input, "top", lengths)
+
     first = runs[LAYERS[0]][0]
     rows = []
     for layers, results in runs.items():
@@ -130,6 +146,11 @@ def main() -> None:
         lines.append(f"| {row['layers']} | {row['seconds']:.1f} | {rate(row['sentences_per_s'])} | "
                      f"{rate(row['tokens_per_s'])} | {row['output_mb']:,.1f} | {row['rss_loaded_mb']:,.0f} | "
                      f"{row['rss_peak_mb']:,.0f} |")
+    if long_input is not None:
+        lines += ["", f"Peak RSS against input length, --layers top (the input, then {long_input}):", "",
+                  "| sentences | tokens | tokens/s | peak RSS |", "|---:|---:|---:|---:|"]
+        lines += [f"| {r['sentences']:,} | {r['tokens']:,} | {rate(r['tokens'] / r['seconds'])} | "
+                  f"{r['rss_peak_mb']:,.0f} |" for r in lengths]
     print("\n" + "\n".join(lines))
     if args.save:
         out = ROOT / "bench" / "results"
@@ -137,7 +158,8 @@ def main() -> None:
         (out / "elmo_export_speed.md").write_text("\n".join(lines) + "\n")
         (out / "elmo_export_speed.json").write_text(json.dumps(
             {"model": args.model, "input": str(input_path), "sentences": first["sentences"], "tokens": first["tokens"],
-             "batch_size": args.batch_size, "rows": rows, "rounds": args.rounds, "date": str(date.today()),
+             "batch_size": args.batch_size, "rows": rows, "by_length": lengths, "rounds": args.rounds,
+             "date": str(date.today()),
              "cpu": describe_cpu(), "load_average": [load_before, load_average()]}, indent=1))
 
 

@@ -5,8 +5,9 @@ Each input line is one sentence of whitespace-separated tokens (use --tokenize f
 the dataset "i": [layers, tokens, dim] with --layers all (the token layer where the model has one, then each LSTM
 layer), [tokens, dim] with top (the last LSTM layer) or average (the mean of all layers). The dataset
 "sentence_to_index" holds one JSON string mapping each sentence (its tokens joined by single spaces) to its dataset
-name. An empty line or one longer than the model reads is an error naming the line. The input is read in chunks,
-so memory stays flat; the output appears whole when the export succeeds, and otherwise not at all.
+name. An empty line or one longer than the model reads is an error naming the line. The input is read in chunks of
+2,048 lines, so memory does not hold the input; the output appears whole when the export succeeds, and otherwise not
+at all.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from lstmlab.elmo import Elmo
 from lstmlab.utils.atomic_file import atomic_file
 from lstmlab.utils.cli import open_input, run_command
 from lstmlab.utils.malloc_tuning import tune_malloc
+from lstmlab.utils.onednn_cache import bound_primitive_cache
 
 CHUNK_LINES = 2048  # lines read and sorted by length at a time
 LAYER_CHOICES = ("all", "top", "average")
@@ -64,7 +66,9 @@ def export(elmo: Elmo, handle: Iterable[bytes], name: str, output: Path, *, laye
         total=total, unit="sent", desc="elmo", file=sys.stderr, disable=not progress
     ) as progress_bar:
         for chunk in chunked(numbered_sentences(handle, name, elmo, raw), CHUNK_LINES):
-            chunk.sort(key=lambda item: len(item[1]))  # similar lengths share a batch: little padding
+            # similar lengths share a batch (little padding), longest first: each later batch fits in memory that an
+            # earlier one freed, where shortest-first grows the heap at every batch
+            chunk.sort(key=lambda item: len(item[1]), reverse=True)
             for start in range(0, len(chunk), batch_size):
                 batch = chunk[start : start + batch_size]
                 result = elmo([tokens for _, tokens in batch])
@@ -98,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress bar (the final summary line remains)")
     args = parser.parse_args(argv)
     tune_malloc()
+    bound_primitive_cache()
 
     def work() -> str:
         if args.output.is_dir():

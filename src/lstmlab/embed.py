@@ -30,6 +30,7 @@ from lstmlab.embedding_writers import WRITERS, open_writer, writer_class
 from lstmlab.sentence_encoder import SentenceEncoder
 from lstmlab.utils.cli import open_input, run_command
 from lstmlab.utils.malloc_tuning import tune_malloc
+from lstmlab.utils.onednn_cache import bound_primitive_cache
 
 CHUNK_LINES = 8192  # lines read, encoded and written at a time: memory is one chunk, whatever the input size
 
@@ -100,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress bar (the final summary line remains)")
     args = parser.parse_args(argv)
     tune_malloc()
+    bound_primitive_cache()
 
     def work() -> str:
         handle, name, total = open_input(args.input)

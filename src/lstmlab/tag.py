@@ -18,6 +18,7 @@ from lstmlab.data.tokenize import tokenize
 from lstmlab.serialization import ModelFileError
 from lstmlab.tagger import TaggedSentence, Tagger
 from lstmlab.utils.malloc_tuning import tune_malloc
+from lstmlab.utils.onednn_cache import bound_primitive_cache
 
 UPOS_TAGS = frozenset(
     "ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X".split()
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=256)
     args = parser.parse_args(argv)
     tune_malloc()
+    bound_primitive_cache()
 
     try:
         tagger = Tagger.load(args.model)
