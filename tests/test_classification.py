@@ -161,6 +161,7 @@ def test_long_memory_learns_a_short_lag_and_lstmlab_eval_reports_it(tmp_path):
     ("model.net.cell=lstn", r"model.net.cell: unknown cell 'lstn'; allowed values: rnn, gru, lstm"),
     ("model.net.peephole=true", r"model.net.peephole: LSTM variants, impossible with cell='gru'; allowed: "
                                 r"cell=lstm, or peephole=false"),
+    ("model.net.chrono_init=1", r"model.net.chrono_init: the longest memory in steps, at least 2; got 1"),
 ])
 def test_an_impossible_cell_stops_the_run_before_any_data_is_read(override, message, tmp_path):
     cfg = compose_config("train.yaml", ["experiment=long_memory", "cell=gru", override,

@@ -138,3 +138,40 @@ def test_fused_weights_load_into_the_unrolled_encoder(cell):
     unrolled.load_state_dict(fused.state_dict())
     batch, mask = padded([torch.randn(5, 4), torch.randn(3, 4)], steps=5)
     torch.testing.assert_close(unrolled(batch, mask), fused(batch, mask), atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize(("cell", "coupled", "forget_block", "input_block"), [
+    ("lstm", False, 1, 0), ("lstm", True, 0, None), ("gru", False, 1, None),
+])
+@pytest.mark.parametrize("unrolled", [False, True])
+def test_chrono_init_gives_forget_gates_timescales_up_to_the_memory_length(cell, coupled, forget_block, input_block,
+                                                                          unrolled):
+    """Chrono init: with the gates at their biases, a unit keeps 1 - 1/u of its state per step, u ~ U(1, T - 1),
+    so its memory 1 / (1 - forget) spans 2..T steps; the input gate opens as little as the forget gate keeps."""
+    torch.manual_seed(0)
+    hidden, longest = 200, 100
+    encoder = MaskedRNN(4, hidden, num_layers=2, cell=cell, coupled_gates=coupled, unrolled=unrolled,
+                        chrono_init=longest)
+    plain = MaskedRNN(4, hidden, num_layers=2, cell=cell, coupled_gates=coupled, unrolled=unrolled)
+    blocks = CellOptions(cell, coupled_gates=coupled).gate_blocks
+    for layer, untouched in zip([*encoder.forward_layers, *encoder.backward_layers],
+                                [*plain.forward_layers, *plain.backward_layers], strict=True):
+        bias_ih = layer.bias_ih_l0.detach().view(blocks, hidden)
+        bias_hh = layer.bias_hh_l0.detach().view(blocks, hidden)
+        memory = 1 / (1 - torch.sigmoid(bias_ih[forget_block] + bias_hh[forget_block]))
+        assert memory.min() >= 2 - 1e-4 and memory.max() <= longest + 1e-3 and memory.max() > longest / 2
+        assert torch.all(bias_hh[forget_block] == 0)
+        if input_block is not None:
+            torch.testing.assert_close(bias_ih[input_block], -bias_ih[forget_block])
+        other = [b for b in range(blocks) if b not in (forget_block, input_block)]
+        bound = 1 / hidden**0.5  # the other gates keep PyTorch's initialisation
+        assert bias_ih[other].abs().max() <= bound and bias_ih[other].std() > bound / 3
+        assert untouched.bias_ih_l0.abs().max() <= bound
+
+
+def test_chrono_init_leaves_the_gateless_rnn_as_it_is_and_refuses_a_memory_under_two_steps():
+    torch.manual_seed(0)
+    encoder = MaskedRNN(4, 8, cell="rnn", chrono_init=50)
+    assert encoder.forward_layers[0].bias_ih_l0.abs().max() <= 1 / 8**0.5
+    with pytest.raises(ValueError, match=r"chrono_init: the longest memory in steps, at least 2; got 1"):
+        MaskedRNN(4, 8, cell="lstm", chrono_init=1)

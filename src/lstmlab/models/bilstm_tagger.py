@@ -41,6 +41,7 @@ class TaggerConfig:
     bidirectional: bool = True
     peephole: bool = False  # LSTM variants
     coupled_gates: bool = False
+    chrono_init: int | None = None  # gate biases for memories of up to this many steps (LSTM, GRU)
     dropout: float = 0.33
     word_dropout: float = 0.05
     use_crf: bool = False
@@ -77,7 +78,7 @@ class BiLSTMTagger(nn.Module):
         self.dropout = Dropout(config.dropout)
         self.encoder = MaskedRNN(config.word_dim + char_dim + bilm_dim, config.hidden_size, config.num_layers,
                                  config.dropout, config.cell, config.bidirectional, config.peephole,
-                                 config.coupled_gates)
+                                 config.coupled_gates, chrono_init=config.chrono_init)
         self.output = nn.Linear(self.encoder.output_dim, config.num_tags)
         self.crf = CRF(config.num_tags) if config.use_crf else None
 

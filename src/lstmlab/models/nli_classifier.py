@@ -28,6 +28,7 @@ class NLIConfig:
     bidirectional: bool | None = None  # None: the encoder name's
     peephole: bool = False  # LSTM variants
     coupled_gates: bool = False
+    chrono_init: int | None = None  # gate biases for memories of up to this many steps (LSTM, GRU)
     classifier_hidden: int = 512
     classifier_layers: int = 1  # hidden layers of the MLP; 0 is a linear classifier
     activation: str = "tanh"  # tanh | relu
@@ -58,7 +59,8 @@ class NLIClassifier(nn.Module):
         has_vector[[self.words.padding_index, self.words.unk_index]] = False
         self.register_buffer("has_vector", has_vector)
         self.word_dropout = nn.Dropout(config.word_dropout)
-        recurrent = RecurrentOptions(config.cell, config.bidirectional, config.peephole, config.coupled_gates)
+        recurrent = RecurrentOptions(config.cell, config.bidirectional, config.peephole, config.coupled_gates,
+                                     config.chrono_init)
         self.encoder = build_encoder(config.encoder, config.word_dim, config.hidden_size, config.num_layers,
                                      recurrent)
         layers: list[nn.Module] = []

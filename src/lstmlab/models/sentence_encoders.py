@@ -29,6 +29,7 @@ class RecurrentOptions:
     bidirectional: bool | None = None
     peephole: bool = False
     coupled_gates: bool = False
+    chrono_init: int | None = None  # gate biases for memories of up to this many steps (recurrent_cells.chrono_init_)
 
 
 class SentenceEncoderModule(nn.Module):
@@ -48,15 +49,16 @@ class SentenceEncoderModule(nn.Module):
                  recurrent: RecurrentOptions = RecurrentOptions()) -> None:
         super().__init__()
         if name not in self.recurrent_defaults and recurrent != RecurrentOptions():
-            raise ValueError(f"model.net.cell / bidirectional / peephole / coupled_gates apply to recurrent "
-                             f"encoders; {name!r} has no recurrent layer")
+            raise ValueError(f"model.net.cell / bidirectional / peephole / coupled_gates / chrono_init apply to "
+                             f"recurrent encoders; {name!r} has no recurrent layer")
 
     def recurrent_layers(self, name: str, input_dim: int, hidden_size: int, num_layers: int,
                          recurrent: RecurrentOptions) -> MaskedRNN:
         cell, bidirectional = self.recurrent_defaults[name]
         return MaskedRNN(input_dim, hidden_size, num_layers, cell=recurrent.cell or cell,
                          bidirectional=bidirectional if recurrent.bidirectional is None else recurrent.bidirectional,
-                         peephole=recurrent.peephole, coupled_gates=recurrent.coupled_gates)
+                         peephole=recurrent.peephole, coupled_gates=recurrent.coupled_gates,
+                         chrono_init=recurrent.chrono_init)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

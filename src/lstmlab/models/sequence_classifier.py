@@ -28,6 +28,7 @@ class ClassifierConfig:
     bidirectional: bool | None = None  # None: the encoder name's
     peephole: bool = False  # LSTM variants
     coupled_gates: bool = False
+    chrono_init: int | None = None  # gate biases for memories of up to this many steps (LSTM, GRU)
     dropout: float = 0.5  # on the word vectors and on the sentence vector
     word_dropout: float = 0.0  # whole words replaced by <unk> while training
     freeze_embeddings: bool = False
@@ -44,7 +45,8 @@ class SequenceClassifier(nn.Module):
                                    trainable_rows=config.trainable_words)
         if config.freeze_embeddings:
             self.words.embedding.weight.requires_grad_(False)
-        recurrent = RecurrentOptions(config.cell, config.bidirectional, config.peephole, config.coupled_gates)
+        recurrent = RecurrentOptions(config.cell, config.bidirectional, config.peephole, config.coupled_gates,
+                                     config.chrono_init)
         self.encoder = build_encoder(config.encoder, config.word_dim, config.hidden_size, config.num_layers,
                                      recurrent)
         self.dropout = Dropout(config.dropout)

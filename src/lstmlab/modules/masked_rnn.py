@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from lstmlab.modules.dropout import Dropout
-from lstmlab.modules.recurrent_cells import CellOptions, UnrolledRecurrentLayer, fused_layer
+from lstmlab.modules.recurrent_cells import CellOptions, UnrolledRecurrentLayer, chrono_init_, fused_layer
 
 LayerOutputs = torch.Tensor | list[torch.Tensor]  # the top layer, or every layer with return_all_layers
 
@@ -43,9 +43,10 @@ class MaskedRNN(nn.Module):
     def __init__(
         self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0, cell: str = "lstm",
         bidirectional: bool = True, peephole: bool = False, coupled_gates: bool = False, unrolled: bool = False,
+        chrono_init: int | None = None,
     ) -> None:
         super().__init__()
-        self.options = CellOptions(cell, peephole, coupled_gates)
+        self.options = CellOptions(cell, peephole, coupled_gates, chrono_init)
         self.unrolled = unrolled or self.options.is_variant
         directions = 2 if bidirectional else 1
         self.forward_layers = nn.ModuleList()
@@ -55,6 +56,8 @@ class MaskedRNN(nn.Module):
             for layers in (self.forward_layers, self.backward_layers)[:directions]:
                 layers.append(UnrolledRecurrentLayer(size, hidden_size, self.options) if self.unrolled
                               else fused_layer(size, hidden_size, cell))
+                if chrono_init is not None:
+                    chrono_init_(layers[-1], self.options)
         self.dropout = Dropout(dropout)
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -65,7 +68,7 @@ class MaskedRNN(nn.Module):
         """The same encoder with the same weights, run step by step, so that each step's state can be read."""
         copy = MaskedRNN(self.input_size, self.hidden_size, len(self.forward_layers), self.dropout.p,
                          self.options.cell, self.bidirectional, self.options.peephole, self.options.coupled_gates,
-                         unrolled=True)
+                         unrolled=True, chrono_init=self.options.chrono_init)
         copy.load_state_dict(self.state_dict())
         return copy.train(self.training)
 

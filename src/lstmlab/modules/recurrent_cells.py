@@ -33,6 +33,7 @@ class CellOptions:
     cell: str = "lstm"
     peephole: bool = False
     coupled_gates: bool = False
+    chrono_init: int | None = None  # gate biases for memories of up to this many steps (`chrono_init_`; rnn: none)
 
     def __post_init__(self) -> None:
         if self.cell not in CELL_TYPES:
@@ -41,6 +42,8 @@ class CellOptions:
         if variants and self.cell != "lstm":
             raise ValueError(f"{' and '.join(variants)}: LSTM variants, impossible with cell={self.cell!r}; "
                              f"allowed: cell=lstm, or {'=false, '.join(variants)}=false")
+        if self.chrono_init is not None and self.chrono_init < 2:
+            raise ValueError(f"chrono_init: the longest memory in steps, at least 2; got {self.chrono_init}")
 
     @property
     def is_variant(self) -> bool:
@@ -53,6 +56,30 @@ class CellOptions:
         if self.cell == "lstm":
             return 3 if self.coupled_gates else 4
         return 3 if self.cell == "gru" else 1
+
+
+@torch.no_grad()
+def chrono_init_(layer: nn.Module, options: CellOptions) -> None:
+    """Chrono initialisation (Tallec & Ollivier 2018) of a layer with nn.LSTM's / nn.GRU's parameter names: each
+    unit's forget-gate bias log(u), u ~ U(1, T - 1) with T = `options.chrono_init`, so that at the start the units
+    keep their state for 1 to T steps, and the input gate's bias -log(u). PyTorch's biases near 0 make the forget
+    gate halve the state at every step: untrained, the gradient from 200 steps back is 1e-41 of the last step's, and
+    an LSTM stays at chance on the long-memory task from a lag of 20 (README). The GRU's update gate is its forget
+    gate; the tanh RNN has no gates, so a sweep over cells leaves it as it is."""
+    if options.cell == "rnn":
+        return
+    hidden = layer.hidden_size
+    # row blocks: nn.GRU (reset, update, new); nn.LSTM (input, forget, cell, output); coupled (forget, cell, output)
+    forget_block, input_block = (1, None) if options.cell == "gru" else (0, None) if options.coupled_gates else (1, 0)
+    for name, bias_ih in layer.named_parameters():
+        if not name.startswith("bias_ih"):
+            continue
+        bias_hh = getattr(layer, name.replace("bias_ih", "bias_hh"))
+        keep = torch.log(torch.empty(hidden, device=bias_ih.device).uniform_(1, options.chrono_init - 1))
+        for block, value in ((forget_block, keep), (input_block, -keep)):
+            if block is not None:
+                bias_ih[block * hidden : (block + 1) * hidden] = value
+                bias_hh[block * hidden : (block + 1) * hidden] = 0
 
 
 def fused_layer(input_size: int, hidden_size: int, cell: str) -> nn.RNNBase:
