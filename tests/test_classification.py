@@ -187,6 +187,23 @@ def test_classify_experiment_fast_dev_run_on_a_tsv_file(experiment, hypotheses, 
     assert 0.0 <= metrics["test/acc"] <= 1.0 and (tmp_path / "model" / "model.safetensors").is_file()
 
 
+def test_bag_of_vectors_baseline_is_a_frozen_mean_and_a_linear_layer(hypotheses, tiny_vectors, tmp_path):
+    """`model=classifier_bov` replaces the experiment's BiLSTM: nothing but the output layer trains."""
+    from lstmlab.models.sequence_classifier import SequenceClassifier
+    from lstmlab.serialization import load_model_file
+
+    overrides = ["experiment=classify_sst2", "model=classifier_bov", "debug=fast_dev_run", "data.format=tsv",
+                 f"data.train_path={hypotheses['train']}", f"data.val_path={hypotheses['dev']}",
+                 f"data.test_path={hypotheses['test']}", f"data.vectors.path={tiny_vectors}", *TINY]
+    cfg = compose_config("train.yaml", overrides, tmp_path)
+    assert cfg.model.net.encoder == "bag_of_vectors" and cfg.data.task == "sst2"
+    train(cfg)
+    payload, state = load_model_file(tmp_path / "model", SequenceClassifier.kind)
+    net = SequenceClassifier.from_saved(payload["net_config"], state)
+    trainable = {name for name, parameter in net.named_parameters() if parameter.requires_grad}
+    assert trainable == {"output.weight", "output.bias"}
+
+
 @needs_senteval
 def test_senteval_splits_as_published():
     """SST-2: SentEval's three files; TREC: train_5500 and TREC 10; MR: a fixed 10% test share, disjoint from
