@@ -97,7 +97,8 @@ def check_cell(cfg: DictConfig) -> None:
     """An unknown cell, or an LSTM variant on another cell, stops the run here, naming the key and the allowed
     values, before any data is read."""
     net = cfg.model.get("net") or {}
-    if net.get("cell") is None and not (net.get("peephole") or net.get("coupled_gates") or net.get("chrono_init")):
+    if net.get("cell") is None and not (net.get("peephole") or net.get("coupled_gates")
+                                        or net.get("chrono_init") is not None):
         return  # no recurrent cell, or the encoder name's own (checked when the network is built)
     try:
         CellOptions(net.get("cell") or "lstm", bool(net.get("peephole")), bool(net.get("coupled_gates")),

@@ -82,10 +82,12 @@ def chrono_init_(layer: nn.Module, options: CellOptions) -> None:
                 bias_hh[block * hidden : (block + 1) * hidden] = 0
 
 
+FUSED_LAYERS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}  # cuDNN / oneDNN
+
+
 def fused_layer(input_size: int, hidden_size: int, cell: str) -> nn.RNNBase:
     """One layer, one direction, of the fused (cuDNN / oneDNN) implementation."""
-    layer_type = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell]
-    return layer_type(input_size, hidden_size, batch_first=True)
+    return FUSED_LAYERS[cell](input_size, hidden_size, batch_first=True)
 
 
 class UnrolledRecurrentLayer(nn.Module):

@@ -13,10 +13,9 @@ import torch
 from torch import nn
 
 from lstmlab.modules.dropout import Dropout
-from lstmlab.modules.recurrent_cells import CellOptions
+from lstmlab.modules.recurrent_cells import FUSED_LAYERS, CellOptions
 
 LayerState = tuple[torch.Tensor, ...]  # one layer's: (h [1, B, out], c [1, B, hidden]) for an LSTM, (h,) otherwise
-LAYER_TYPES = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 
 class RecurrentStack(nn.Module):
@@ -31,7 +30,7 @@ class RecurrentStack(nn.Module):
         self.output_dim = proj_size or hidden_size
         options = {"proj_size": proj_size} if cell == "lstm" else {}
         self.layers = nn.ModuleList(
-            LAYER_TYPES[cell](input_size if index == 0 else self.output_dim, hidden_size, batch_first=True, **options)
+            FUSED_LAYERS[cell](input_size if index == 0 else self.output_dim, hidden_size, batch_first=True, **options)
             for index in range(num_layers)
         )
         self.dropout = Dropout(dropout)
