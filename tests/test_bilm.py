@@ -282,6 +282,18 @@ def test_resumed_mid_epoch_run_ends_where_an_uninterrupted_run_ends(tiny_text, t
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
 
 
+def test_a_max_steps_stop_mid_epoch_passes_early_stopping(tiny_text, tmp_path):
+    """Early stopping (on by default) checks after validation, not at the end of an epoch that a step limit cut
+    short before its validation: Lightning's default check there raised for the missing val/ppl."""
+    from lstmlab.train import train
+
+    overrides = [*tiny_bilm_overrides(tiny_text), "trainer.max_steps=3", "trainer.limit_val_batches=2",
+                 "trainer.limit_test_batches=2"]
+    assert 3 < _steps_per_epoch(tiny_text)
+    metrics = train(compose_config("train.yaml", overrides, tmp_path))
+    assert 1 < metrics["test/ppl"] < 1e5
+
+
 def _steps_per_epoch(tiny_text) -> int:
     module = LanguageModelDataModule(train_path=str(tiny_text["train"]), tokenizer="rule", lowercase=False,
                                      batch_size=4, window=10)
