@@ -19,6 +19,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from make_inaugural_text import decoded  # NLTK's text files: UTF-8, or Latin-1 for a few
+
 from lstmlab.data.conllu_reader import read_conllu
 from lstmlab.data.tokenize import tokenize
 
@@ -26,15 +28,6 @@ RAW_TEXT = ("abc/*.txt", "webtext/*.txt", "state_union/*.txt", "inaugural/*.txt"
 UD_TRAIN = ("ud_english_ewt/en_ewt-ud-train.conllu", "ud_english_gum/en_gum-ud-train.conllu",
             "ud_english_lines/en_lines-ud-train.conllu")
 SPLITS = {"valid": ("ud_english_ewt/en_ewt-ud-dev.conllu",), "test": ("ud_english_gum/en_gum-ud-test.conllu",)}
-
-
-def decoded(file: Path) -> str:
-    """NLTK's text files are ASCII or UTF-8, except a few ISO-8859-1 ones in Web Text."""
-    data = file.read_bytes()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
 
 
 def raw_text_lines(corpora: Path) -> Iterator[str]:
