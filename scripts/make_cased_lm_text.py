@@ -7,9 +7,8 @@ rule of `lstmlab.data.tokenize`) and the training sentences of UD English EWT, G
 valid = EWT dev; test = GUM test. No EWT test sentence is in it. One line per sentence or paragraph,
 whitespace-tokenized, gzipped reproducibly:
 
-    python scripts/make_cased_lm_text.py /path/to/corpora out_dir
-    lstmlab-train experiment=bilm_text data.tokenizer=whitespace 'data.train_path=out_dir/train.txt.gz' \
-        data.val_path=out_dir/valid.txt.gz data.test_path=out_dir/test.txt.gz
+    python scripts/make_cased_lm_text.py /path/to/corpora data/cased_lm
+    lstmlab-train experiment=bilm_cased trainer=gpu   # reads data/cased_lm
 """
 
 from __future__ import annotations
