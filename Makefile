@@ -25,16 +25,16 @@ install-cpu: ## the same with PyTorch's CPU-only build from its own index (no mu
 	$(MAKE) install TORCH_INDEX=$(CPU_INDEX)
 
 train: ## quick start: UPOS tagger on the bundled UD English EWT (offline, 2-5 min on 2 CPU cores)
-	$(RUN_ENV) $(PY) -m lstmlab.train experiment=pos_quick $(ARGS)
+	$(RUN_ENV) $(PY) -m lstmlab.cli.train experiment=pos_quick $(ARGS)
 
 train-bilm: ## biLM (ELMo-style, small preset) on the bundled inaugural addresses, 5 epochs, about 6 min on 2 cores (experiment=bilm_text)
-	$(RUN_ENV) $(PY) -m lstmlab.train experiment=bilm_text trainer.max_epochs=5 $(ARGS)
+	$(RUN_ENV) $(PY) -m lstmlab.cli.train experiment=bilm_text trainer.max_epochs=5 $(ARGS)
 
 train-nli: ## BiLSTM-max sentence encoder on NLI (experiment=nli_cpu: bundled SNLI, about 3 min on 2 CPU cores, ~68.7% test)
-	$(RUN_ENV) $(PY) -m lstmlab.train experiment=nli_cpu $(ARGS)
+	$(RUN_ENV) $(PY) -m lstmlab.cli.train experiment=nli_cpu $(ARGS)
 
 train-full: ## the full-quality tagger (experiment=pos_ewt)
-	$(RUN_ENV) $(PY) -m lstmlab.train experiment=pos_ewt $(ARGS)
+	$(RUN_ENV) $(PY) -m lstmlab.cli.train experiment=pos_ewt $(ARGS)
 
 test: ## the test suite (fast tests; what CI runs)
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q
@@ -46,8 +46,8 @@ lint: ## ruff
 	$(PY) -m ruff check src tests bench scripts
 
 long-memory: ## the long-term-dependency sweep (5 cells x 5 lags) and its plot: logs/long_memory/multiruns/<ts>/sweep.png
-	$(RUN_ENV) $(PY) -m lstmlab.train -m experiment=long_memory hydra.sweep.dir=logs/long_memory/multiruns/make $(ARGS)
-	$(PY) -m lstmlab.plot_sweep logs/long_memory/multiruns/make --x data.lag
+	$(RUN_ENV) $(PY) -m lstmlab.cli.train -m experiment=long_memory hydra.sweep.dir=logs/long_memory/multiruns/make $(ARGS)
+	$(PY) -m lstmlab.cli.plot_sweep logs/long_memory/multiruns/make --x data.lag
 
 bench: ## speed benchmarks: tagger training/inference vs plain PyTorch, CPU kernel facts (prints tables)
 	$(RUN_ENV) $(PY) bench/tagger_throughput.py $(ARGS)
@@ -74,7 +74,7 @@ OUT ?= logs/embed/sentences.npy
 embed: ## sentence vectors of INPUT (default data/examples/sentences.txt) with MODEL (newest NLI model) -> OUT
 	@if [ -z "$(MODEL)" ]; then echo "make embed: no NLI model found in logs/*/runs/*/model: run 'make train-nli' first (or pass MODEL=<run dir, export folder or .ckpt>)" >&2; exit 1; fi
 	@mkdir -p "$(dir $(OUT))"
-	$(RUN_ENV) $(PY) -m lstmlab.embed --model "$(MODEL)" "$(INPUT)" -o "$(OUT)" $(ARGS)
+	$(RUN_ENV) $(PY) -m lstmlab.cli.embed --model "$(MODEL)" "$(INPUT)" -o "$(OUT)" $(ARGS)
 
 clean: ## remove logs, caches and build leftovers (keeps the virtualenv)
 	rm -rf logs outputs multirun .pytest_cache .ruff_cache src/*.egg-info

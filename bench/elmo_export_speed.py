@@ -1,4 +1,4 @@
-"""ELMo export speed: tokens/s of `lstmlab-elmo` (`lstmlab.elmo_export.export`) with a trained biLM, writing every
+"""ELMo export speed: tokens/s of `lstmlab-elmo` (`lstmlab.cli.elmo.export`) with a trained biLM, writing every
 layer (`--layers all`: the token layer where the model has one, then each LSTM layer) or the top layer only
 (`top`) to a temporary .h5, fp32, batch 64. Output size matters as much as speed: `all` writes (layers) x 2H
 floats per token. Prints a Markdown table headed by the CPU and the load average.
@@ -32,8 +32,8 @@ from pathlib import Path
 
 import torch
 
-from lstmlab.elmo import Elmo
-from lstmlab.elmo_export import export
+from lstmlab.cli.elmo import export
+from lstmlab.inference.elmo import Elmo
 from lstmlab.utils.malloc_tuning import tune_malloc
 from lstmlab.utils.onednn_cache import bound_primitive_cache
 
@@ -133,7 +133,7 @@ def main() -> None:
                      "tokens_per_s": first["tokens"] / seconds, "output_mb": results[0]["output_mb"],
                      "rss_loaded_mb": max(r["rss_loaded_mb"] for r in results),
                      "rss_peak_mb": max(r["rss_peak_mb"] for r in results)})
-    lines = [f"ELMo export (lstmlab.elmo_export.export), model {args.model} ({first['num_layers']} layers of "
+    lines = [f"ELMo export (lstmlab.cli.elmo.export), model {args.model} ({first['num_layers']} layers of "
              f"{first['dim']}), fp32, batch {args.batch_size}; input {input_path}: {first['sentences']:,} sentences, "
              f"{first['tokens']:,} tokens; {args.rounds} rounds per variant; {date.today()}; "
              f"{time.perf_counter() - started:.0f} s in all",

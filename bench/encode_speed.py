@@ -36,8 +36,8 @@ from torch import nn
 from lstmlab.data.nli_datamodule import NLIDataModule
 from lstmlab.data.text_vocabs import TextVocabs
 from lstmlab.data.vocab import UNK
+from lstmlab.inference.sentence_encoder import SentenceEncoder
 from lstmlab.models.nli_classifier import NLIClassifier
-from lstmlab.sentence_encoder import SentenceEncoder
 from lstmlab.tasks.nli import NLITask
 from lstmlab.utils.cpu import bf16_lstm_supported, describe_cpu
 

@@ -47,8 +47,8 @@ def peak_rss_mb() -> float:
 
 def child(encoder_name: str, input_path: str, output_path: str) -> dict:
     """One export in this process, as `lstmlab-embed` runs it (malloc tuning included), no progress bar."""
-    from lstmlab.embed import export
-    from lstmlab.sentence_encoder import SentenceEncoder
+    from lstmlab.cli.embed import export
+    from lstmlab.inference.sentence_encoder import SentenceEncoder
     from lstmlab.utils.malloc_tuning import tune_malloc
 
     tune_malloc()

@@ -26,8 +26,8 @@ import torch
 from lstmlab import Tagger
 from lstmlab.data.conllu_reader import read_conllu
 from lstmlab.data.tagging_datamodule import TaggingDataModule
+from lstmlab.io.model_folder import save_model_folder
 from lstmlab.models.bilstm_tagger import BiLSTMTagger
-from lstmlab.serialization import save_model_folder
 from lstmlab.tasks.tagging import TaggingTask
 from lstmlab.utils.cpu import bf16_lstm_supported, describe_cpu
 
@@ -106,7 +106,7 @@ def inference(net: BiLSTMTagger, datamodule: TaggingDataModule) -> tuple[float, 
         text = Path(folder) / "test.txt"
         text.write_text("\n".join(" ".join(s) for s in sentences) + "\n", encoding="utf-8")
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "lstmlab.tag", "--model", str(model_dir), "--tokenized", str(text)],
+        subprocess.run([sys.executable, "-m", "lstmlab.cli.tag", "--model", str(model_dir), "--tokenized", str(text)],
                        check=True, stdout=subprocess.DEVNULL)
         command_rate = tokens / (time.perf_counter() - started)
     return predict_rate, command_rate, tokens

@@ -11,9 +11,9 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+from lstmlab.cli.hydra_app import register_resolvers
 from lstmlab.data.conllu_reader import read_conllu
 from lstmlab.utils.cpu import bf16_lstm_supported, cpu_model
-from lstmlab.utils.run_helpers import register_resolvers
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -94,7 +94,7 @@ def compose_config(config_name: str, overrides: list[str], output_dir: Path) -> 
 
 def train_tiny(tiny: dict[str, Path], vectors: Path, output_dir: Path, *extra: str) -> dict:
     """The quick-start experiment, tiny and short, on the tiny EWT cut."""
-    from lstmlab.train import train
+    from lstmlab.cli.train import train
 
     overrides = ["experiment=pos_quick", *TINY_MODEL, *tiny_data_overrides(tiny, vectors),
                  "trainer.max_epochs=3", "model.optimizer.lr=0.01", *extra]
@@ -141,7 +141,7 @@ def tiny_nli_overrides(tiny: dict[str, Path], vectors: Path) -> list[str]:
 @pytest.fixture(scope="session")
 def trained_nli(tiny_snli, tiny_vectors, tmp_path_factory) -> tuple[Path, dict]:
     """(run directory, metrics) of one tiny NLI run (BiLSTM-max, H=16) shared by the tests that need an encoder."""
-    from lstmlab.train import train
+    from lstmlab.cli.train import train
 
     run = tmp_path_factory.mktemp("nli_run")
     overrides = [*tiny_nli_overrides(tiny_snli, tiny_vectors), "trainer.max_epochs=2"]
@@ -181,7 +181,7 @@ def tiny_bilm_overrides(tiny: dict[str, Path]) -> list[str]:
 @pytest.fixture(scope="session")
 def trained_bilm(tiny_text, tmp_path_factory) -> tuple[Path, dict]:
     """(run directory, metrics) of one tiny biLM run (char CNN of 32 filters, 2 layers of 16 per direction)."""
-    from lstmlab.train import train
+    from lstmlab.cli.train import train
 
     run = tmp_path_factory.mktemp("bilm_run")
     overrides = [*tiny_bilm_overrides(tiny_text), "trainer.max_epochs=2"]

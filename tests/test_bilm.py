@@ -11,12 +11,12 @@ import torch
 from conftest import CONF_DIR, compose_config, tiny_bilm_overrides
 from safetensors.torch import load_file
 
+from lstmlab.cli.train import train
 from lstmlab.data.lm_batches import StreamWindows
 from lstmlab.data.lm_datamodule import BOUNDARY, LanguageModelDataModule
 from lstmlab.models.bilm import BiLanguageModel, BiLMConfig, add_word_boundaries
 from lstmlab.modules.recurrent_stack import RecurrentStack
 from lstmlab.tasks.language_model import LanguageModelTask
-from lstmlab.train import train
 
 
 def tiny_net(**options) -> BiLanguageModel:
@@ -243,7 +243,7 @@ BILM_EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("bilm_*
 
 @pytest.mark.parametrize("experiment", BILM_EXPERIMENTS)
 def test_bilm_experiment_fast_dev_run(experiment, tiny_text, tmp_path):
-    from lstmlab.train import train
+    from lstmlab.cli.train import train
 
     assert {"bilm_ptb", "bilm_text"} <= set(BILM_EXPERIMENTS)
     overrides = [*tiny_bilm_overrides(tiny_text), f"experiment={experiment}", "debug=fast_dev_run"]
@@ -252,7 +252,7 @@ def test_bilm_experiment_fast_dev_run(experiment, tiny_text, tmp_path):
 
 
 def test_adaptive_and_sentence_level_training_run(tiny_text, tmp_path):
-    from lstmlab.train import train
+    from lstmlab.cli.train import train
 
     overrides = [*tiny_bilm_overrides(tiny_text), "model.net.softmax=adaptive", "model.net.adaptive_cutoffs=[50]",
                  "data.sentence_level=true", "trainer.max_epochs=1", "trainer.limit_train_batches=5",
@@ -264,7 +264,7 @@ def test_adaptive_and_sentence_level_training_run(tiny_text, tmp_path):
 def test_resumed_mid_epoch_run_ends_where_an_uninterrupted_run_ends(tiny_text, tmp_path):
     """Stopped mid-epoch with a checkpoint, then resumed: the carried LSTM state, the loader's position and the
     random states are restored, and the final weights equal those of a run that was never stopped."""
-    from lstmlab.train import train
+    from lstmlab.cli.train import train
 
     common = [*tiny_bilm_overrides(tiny_text), "trainer.limit_val_batches=3", "trainer.limit_test_batches=2",
               "callbacks.early_stopping=null", "callbacks.model_checkpoint.monitor=null", "test=false"]
@@ -285,7 +285,7 @@ def test_resumed_mid_epoch_run_ends_where_an_uninterrupted_run_ends(tiny_text, t
 def test_a_max_steps_stop_mid_epoch_passes_early_stopping(tiny_text, tmp_path):
     """Early stopping (on by default) checks after validation, not at the end of an epoch that a step limit cut
     short before its validation: Lightning's default check there raised for the missing val/ppl."""
-    from lstmlab.train import train
+    from lstmlab.cli.train import train
 
     overrides = [*tiny_bilm_overrides(tiny_text), "trainer.max_steps=3", "trainer.limit_val_batches=2",
                  "trainer.limit_test_batches=2"]

@@ -11,15 +11,15 @@ import pytest
 import torch
 from conftest import CONF_DIR, FULL_DATA, compose_config
 
+from lstmlab.cli.grad_flow import main as grad_flow_main
+from lstmlab.cli.plot_sweep import main as plot_sweep_main
+from lstmlab.cli.train import train
 from lstmlab.data.classification_datamodule import ClassificationDataModule
 from lstmlab.data.classification_sources import load_classification_split
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.labelled_sentences import LabelledSentences
 from lstmlab.data.long_memory import LongMemoryDataModule, generate_sequences
-from lstmlab.gradient_flow import main as grad_flow_main
 from lstmlab.models.sequence_classifier import ClassifierConfig, SequenceClassifier
-from lstmlab.plot_sweep import main as plot_sweep_main
-from lstmlab.train import train
 
 CLASSIFY_EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("classify_*.yaml"))
 CELL_PRESETS = sorted(p.stem for p in (CONF_DIR / "cell").glob("*.yaml"))
@@ -144,7 +144,7 @@ def test_long_memory_fast_dev_run_with_each_cell(preset, tmp_path):
 def test_long_memory_learns_a_short_lag_and_lstmlab_eval_reports_it(tmp_path):
     """A real fit: at lag 3 the LSTM learns to name the two symbols (chance is 1/16); lstmlab-eval tests the saved
     model on the same generated test set, with a per-class report."""
-    from lstmlab.eval import evaluate
+    from lstmlab.cli.eval import evaluate
 
     run = tmp_path / "run"
     overrides = ["experiment=long_memory", "data.lag=3", "data.train_size=3000", "trainer.max_epochs=4",
@@ -189,8 +189,8 @@ def test_classify_experiment_fast_dev_run_on_a_tsv_file(experiment, hypotheses, 
 
 def test_bag_of_vectors_baseline_is_a_frozen_mean_and_a_linear_layer(hypotheses, tiny_vectors, tmp_path):
     """`model=classifier_bov` replaces the experiment's BiLSTM: nothing but the output layer trains."""
+    from lstmlab.io.model_folder import load_model_file
     from lstmlab.models.sequence_classifier import SequenceClassifier
-    from lstmlab.serialization import load_model_file
 
     overrides = ["experiment=classify_sst2", "model=classifier_bov", "debug=fast_dev_run", "data.format=tsv",
                  f"data.train_path={hypotheses['train']}", f"data.val_path={hypotheses['dev']}",

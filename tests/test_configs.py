@@ -17,8 +17,8 @@ from hydra.errors import ConfigCompositionException
 from omegaconf.errors import MissingMandatoryValue
 
 from lstmlab import Tagger
+from lstmlab.cli.train import train
 from lstmlab.data.conllu_reader import read_conllu
-from lstmlab.train import train
 
 EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
 TAGGING_EXPERIMENTS = [name for name in EXPERIMENTS if name.startswith("pos_")]  # NLI ones: test_nli_experiments
@@ -154,7 +154,7 @@ def test_bf16_on_a_cpu_without_it_stops_at_start_up_with_one_clear_message(tiny_
     env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2", "PYTHONPATH": str(ROOT / "src")}
     overrides = ["trainer.precision=bf16-mixed", *TINY_MODEL, *tiny_data_overrides(tiny_ewt, tiny_vectors),
                  f"hydra.run.dir={tmp_path}"]
-    result = subprocess.run([sys.executable, "-m", "lstmlab.train", *overrides], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "lstmlab.cli.train", *overrides], capture_output=True, text=True,
                             env=env, timeout=300, cwd=ROOT)
     assert result.returncode != 0
     assert "trainer.precision=bf16-mixed needs a CPU whose oneDNN can run a bf16 LSTM" in result.stderr

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from lstmlab import Elmo
-from lstmlab.elmo_export import main as elmo_main
-from lstmlab.serialization import ModelFileError
+from lstmlab.cli.elmo import main as elmo_main
+from lstmlab.io.model_folder import ModelFileError
 
 SENTENCES = [["The", "people", "of", "this", "nation", "."], ["We", "will", "never", "forget", "."],
              ["Thank", "you", "."], ["The", "people", "of", "this", "nation", "."]]

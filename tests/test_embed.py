@@ -13,11 +13,11 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from lstmlab import embed as embed_command
+from lstmlab.cli import embed as embed_command
+from lstmlab.cli.embed import main
 from lstmlab.data.tokenize import tokenize
-from lstmlab.embed import main
-from lstmlab.embedding_writers import WRITERS, open_writer
-from lstmlab.sentence_encoder import SentenceEncoder
+from lstmlab.inference.sentence_encoder import SentenceEncoder
+from lstmlab.io.embedding_writers import WRITERS, open_writer
 
 FORMATS = sorted(WRITERS)
 

@@ -15,9 +15,9 @@ from conftest import ROOT, compose_config, train_tiny
 from safetensors.torch import load_file
 
 from lstmlab import Tagger
+from lstmlab.cli.eval import evaluate
 from lstmlab.data.conllu_reader import read_conllu
-from lstmlab.eval import evaluate
-from lstmlab.serialization import ModelFileError, load_model_file
+from lstmlab.io.model_folder import ModelFileError, load_model_file
 
 
 def test_run_directory_has_everything(trained):
@@ -64,14 +64,14 @@ def run_cli(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
 
 def test_lstmlab_tag_writes_one_sentence_per_line(trained):
     run, _ = trained
-    result = run_cli("lstmlab.tag", "--model", str(run), stdin=b"The cat sat.\r\nI don't know\n")
+    result = run_cli("lstmlab.cli.tag", "--model", str(run), stdin=b"The cat sat.\r\nI don't know\n")
     assert result.returncode == 0, result.stderr.decode()
     blocks = result.stdout.decode().strip().split("\n\n")
     assert len(blocks) == 2
     assert blocks[0].splitlines()[:2] == ["# sent_id = 1", "# text = The cat sat."]
     rows = [line.split("\t") for line in blocks[1].splitlines() if not line.startswith("#")]
     assert [r[1] for r in rows] == ["I", "do", "n't", "know"] and all(len(r) == 10 and r[3] != "_" for r in rows)
-    tsv = run_cli("lstmlab.tag", "--model", str(run), "--format", "tsv", "--tokenized", stdin=b"don't stop\n")
+    tsv = run_cli("lstmlab.cli.tag", "--model", str(run), "--format", "tsv", "--tokenized", stdin=b"don't stop\n")
     assert [line.split("\t")[0] for line in tsv.stdout.decode().split("\n") if line] == ["don't", "stop"]
 
 
@@ -81,7 +81,7 @@ def test_lstmlab_tag_writes_one_sentence_per_line(trained):
      (b"One.\nT\xffwo.\n", "<stdin>:2: is not valid UTF-8 (byte 0xff at column 2)")],
 )
 def test_lstmlab_tag_bad_input(trained, stdin, message):
-    result = run_cli("lstmlab.tag", "--model", str(trained[0]), stdin=stdin)
+    result = run_cli("lstmlab.cli.tag", "--model", str(trained[0]), stdin=stdin)
     assert result.returncode == 2
     assert f"lstmlab-tag: error: {message}" in result.stderr.decode()
 
@@ -171,8 +171,8 @@ def test_console_script_lstmlab_eval_writes_its_own_run_directory(trained, tiny_
 
 def test_tagging_raw_text_imports_neither_lightning_nor_datasets():
     """`lstmlab-tag` and `Tagger` start fast: they need torch, not the training stack (about a second each)."""
-    code = "import sys, lstmlab.tag; print(sorted({'lightning', 'datasets', 'hydra'} & set(sys.modules)))"
-    result = run_cli("lstmlab.tag", "--help")  # the command itself works
+    code = "import sys, lstmlab.cli.tag; print(sorted({'lightning', 'datasets', 'hydra'} & set(sys.modules)))"
+    result = run_cli("lstmlab.cli.tag", "--help")  # the command itself works
     assert result.returncode == 0
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                             env={**os.environ, "PYTHONPATH": str(ROOT / "src")})

@@ -9,7 +9,7 @@ from conftest import CONF_DIR, compose_config, tiny_nli_overrides
 from safetensors.torch import load_file
 
 from lstmlab import SentenceEncoder
-from lstmlab.train import train
+from lstmlab.cli.train import train
 
 NLI_EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml")
                          if p.stem.startswith(("nli_", "infersent_")))
@@ -115,7 +115,7 @@ def test_weight_average_is_what_is_validated_checkpointed_and_exported(tiny_snli
 
 
 def test_eval_of_an_nli_model_reports_classes_and_names_the_data_it_needs(trained_nli, tiny_snli, tmp_path):
-    from lstmlab.eval import evaluate
+    from lstmlab.cli.eval import evaluate
 
     cfg = compose_config("eval.yaml", [f"ckpt_path={trained_nli[0]}", "data=snli_devtrain",
                                        f"data.test_path={tiny_snli['test']}", "extras.print_config=false"], tmp_path)

@@ -17,9 +17,9 @@ import pytest
 import torch
 from conftest import ROOT, TINY_MODEL, compose_config, tiny_data_overrides
 
-from lstmlab.serialization import CONFIG_FILE, WEIGHTS_FILE, load_model_file, save_model_folder
+from lstmlab.cli.train import train
+from lstmlab.io.model_folder import CONFIG_FILE, WEIGHTS_FILE, load_model_file, save_model_folder
 from lstmlab.tasks.base import collect_rng_states, make_optimizer, restore_rng_states
-from lstmlab.train import train
 
 
 def draws() -> list:

@@ -9,9 +9,9 @@ from conftest import needs_bf16
 
 from lstmlab import SentenceEncoder
 from lstmlab.callbacks.lr_shrink import ShrinkRule
+from lstmlab.io.model_folder import ModelFileError
 from lstmlab.models.nli_classifier import NLIClassifier, NLIConfig
 from lstmlab.models.sentence_encoders import ENCODERS, RecurrentOptions, build_encoder
-from lstmlab.serialization import ModelFileError
 from lstmlab.utils.cpu import bf16_lstm_supported
 
 PAPER_ENCODERS = ["lstm", "gru", "bigru_last", "bilstm_mean", "bilstm_max", "inner_attention", "hconvnet",

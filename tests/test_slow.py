@@ -12,15 +12,15 @@ import pytest
 import torch
 from conftest import ROOT, TINY_MODEL, compose_config, tiny_bilm_overrides, tiny_data_overrides
 
+from lstmlab.cli.eval import evaluate
 from lstmlab.data.conllu_reader import read_conllu
-from lstmlab.eval import evaluate
 
 pytestmark = pytest.mark.slow
 
 
 def run_train(*overrides: str, timeout: int) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "lstmlab.train", *overrides], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "lstmlab.cli.train", *overrides], capture_output=True, text=True,
                           env=env, timeout=timeout, cwd=ROOT)
 
 

@@ -15,14 +15,14 @@ from conftest import TINY_MODEL, compose_config, tiny_data_overrides
 from omegaconf.errors import MissingMandatoryValue
 
 from lstmlab import Tagger
+from lstmlab.cli.train import train
 from lstmlab.data.conllu_reader import read_conllu
 from lstmlab.data.tagging_datamodule import TaggingDataModule
 from lstmlab.data.vocab import Vocab
-from lstmlab.elmo import Elmo
+from lstmlab.inference.elmo import Elmo
+from lstmlab.io.model_folder import ModelFileError, load_model_file, save_model_folder
 from lstmlab.modules.scalar_mix import ScalarMix
-from lstmlab.serialization import ModelFileError, load_model_file, save_model_folder
 from lstmlab.tasks.tagging import TaggingTask, char_id_map
-from lstmlab.train import train
 
 
 def elmo_overrides(bilm: Path, tiny: dict[str, Path], vectors: Path) -> list[str]:

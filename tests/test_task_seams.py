@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lstmlab.callbacks.metrics_plot import panels, read_epoch_metrics
-from lstmlab.serialization import ModelFileError
+from lstmlab.io.model_folder import ModelFileError
 from lstmlab.tasks import load_task, task_class
 from lstmlab.tasks.base import TASKS, Task
 from lstmlab.tasks.tagging import TaggingTask

@@ -11,9 +11,9 @@ import pytest
 from conftest import FULL_DATA, needs_full_data
 from scipy.stats import pearsonr, spearmanr
 
+from lstmlab.cli.eval_transfer import main
 from lstmlab.data.errors import DataFormatError
-from lstmlab.eval_transfer import main
-from lstmlab.sentence_encoder import SentenceEncoder
+from lstmlab.inference.sentence_encoder import SentenceEncoder
 from lstmlab.transfer.evaluate import EvaluationSettings, cosine_similarities, evaluate_task
 from lstmlab.transfer.tasks import (
     TASKS,

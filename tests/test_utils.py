@@ -9,13 +9,32 @@ import pytest
 import torch
 from conftest import ROOT
 
+from lstmlab.cli.hydra_app import resume_dir
+from lstmlab.data import locations
 from lstmlab.utils.malloc_tuning import tune_malloc
 from lstmlab.utils.onednn_cache import CAPACITY_VARIABLE, bound_primitive_cache
-from lstmlab.utils.run_helpers import project_root, resume_dir
 
 
-def test_project_root_is_the_checkout():
-    assert project_root() == str(ROOT)
+def test_samples_are_the_checkouts_data_folder_from_any_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(locations.DATA_DIR_VARIABLE, raising=False)
+    assert locations.checkout_root() == ROOT
+    assert locations.samples_dir() == ROOT / "data" == locations.data_dir()
+
+
+def test_sample_files_are_looked_for_in_the_data_dir_first(tmp_path, monkeypatch):
+    corpora = tmp_path / "corpora"
+    (corpora / "glove").mkdir(parents=True)
+    monkeypatch.setenv(locations.DATA_DIR_VARIABLE, str(corpora))
+    assert locations.data_dir() == corpora
+    # not in LSTMLAB_DATA_DIR: the bundled sample
+    glove = "glove/glove.6B.50d.subset.txt.gz"
+    assert locations.sample_file(glove) == str(ROOT / "data" / glove)
+    (corpora / glove).write_bytes(b"")
+    assert locations.sample_file(glove) == str(corpora / glove)
+    (corpora / "inaugural").mkdir()
+    (corpora / "inaugural" / "train.txt.gz").write_bytes(b"")  # found by its gzipped copy
+    assert locations.sample_file("inaugural/train.txt") == str(corpora / "inaugural/train.txt")
 
 
 def test_resume_dir(tmp_path):
@@ -74,7 +93,7 @@ def test_a_bounded_kernel_cache_keeps_memory_from_growing_with_each_new_shape():
 
 
 def test_exports_get_the_usual_file_modes_not_mkdtemp_private_ones(tmp_path):
-    from lstmlab.serialization import save_model_folder
+    from lstmlab.io.model_folder import save_model_folder
     from lstmlab.utils.atomic_file import umask
 
     folder = save_model_folder(tmp_path / "model", {"kind": "x"}, {"w": torch.zeros(2)})

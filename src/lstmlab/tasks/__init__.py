@@ -7,7 +7,7 @@ import importlib
 import pkgutil
 from pathlib import Path
 
-from lstmlab.serialization import ModelFileError, load_model_file
+from lstmlab.io.model_folder import ModelFileError, load_model_file
 from lstmlab.tasks.base import TASKS, Task
 
 

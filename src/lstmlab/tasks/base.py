@@ -20,8 +20,8 @@ from torch import nn
 
 from lstmlab.data.text_datamodule import TextDataModule
 from lstmlab.data.text_vocabs import TextVocabs
-from lstmlab.evaluation import format_table, write_report
-from lstmlab.serialization import model_payload
+from lstmlab.io.model_folder import model_payload
+from lstmlab.tasks.evaluation_report import format_table, write_report
 
 log = logging.getLogger(__name__)
 

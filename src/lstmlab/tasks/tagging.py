@@ -12,9 +12,9 @@ from lstmlab.data.tagging_datamodule import TaggingDataModule
 from lstmlab.data.tagging_split import TAG_PADDING
 from lstmlab.data.text_vocabs import TextVocabs
 from lstmlab.data.vocab import Vocab
+from lstmlab.io.model_folder import load_model_file
 from lstmlab.models.bilm import BiLanguageModel
 from lstmlab.models.bilstm_tagger import BiLSTMTagger
-from lstmlab.serialization import load_model_file
 from lstmlab.tasks.base import Task
 
 

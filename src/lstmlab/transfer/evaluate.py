@@ -37,7 +37,7 @@ MAX_ITER = 1000  # lbfgs iterations; standardised features converge in far fewer
 
 
 class Encoder(Protocol):
-    """What is evaluated: `lstmlab.sentence_encoder.SentenceEncoder`, or anything else that embeds raw sentences."""
+    """What is evaluated: `lstmlab.SentenceEncoder`, or anything else that embeds raw sentences."""
 
     dim: int
 

@@ -1,0 +1,76 @@
+"""CoNLL-U reader for tagging: one example per sentence, syntactic words only.
+
+Written on the format's own rules instead of the `conllu` package because that package accepts lines with
+too few columns silently and reports no line numbers; here every malformed line is an error that says where.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from lstmlab.data.errors import DataFormatError
+from lstmlab.data.text_files import read_blocks, resolve_data_file
+
+log = logging.getLogger(__name__)
+
+CONLLU_COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
+_WORD_ID = re.compile(r"[1-9][0-9]*")
+_RANGE_ID = re.compile(r"[1-9][0-9]*-[1-9][0-9]*")
+_EMPTY_NODE_ID = re.compile(r"[0-9]+\.[1-9][0-9]*")
+
+
+def read_conllu(path: str | Path, tag_column: str = "upos") -> Iterator[dict]:
+    """Yield {"tokens", "tags", "lines"} per sentence from a CoNLL-U file.
+
+    Multiword-token ranges (`1-2`) and empty nodes (`8.1`) are not syntactic words, so they carry no tag
+    and are left out, as UD's own POS evaluation does; their counts are logged.
+    """
+    if tag_column not in ("upos", "xpos"):
+        raise ValueError(f"tag_column must be 'upos' or 'xpos', got {tag_column!r}")
+    path = resolve_data_file(path)
+    tag_index = CONLLU_COLUMNS.index(tag_column)
+    sentences = ranges = empty_nodes = 0
+    for block in read_blocks(path):
+        tokens: list[str] = []
+        tags: list[str] = []
+        lines: list[int] = []
+        for number, line in block:
+            if line.startswith("#"):
+                continue
+            fields = line.split("\t")
+            if len(fields) != len(CONLLU_COLUMNS):
+                raise DataFormatError(
+                    path, number, f"expected 10 tab-separated CoNLL-U columns, found {len(fields)}"
+                )
+            word_id = fields[0]
+            if _RANGE_ID.fullmatch(word_id):
+                ranges += 1
+                continue
+            if _EMPTY_NODE_ID.fullmatch(word_id):
+                empty_nodes += 1
+                continue
+            if not _WORD_ID.fullmatch(word_id):
+                raise DataFormatError(
+                    path, number, f"ID {word_id!r} is not an integer, a range like 1-2 or an empty node like 1.1"
+                )
+            if int(word_id) != len(tokens) + 1:
+                raise DataFormatError(path, number, f"expected word ID {len(tokens) + 1}, found {word_id}")
+            tag = fields[tag_index]
+            if tag in ("", "_"):
+                raise DataFormatError(path, number, f"word {fields[1]!r} has no {tag_column.upper()} tag")
+            tokens.append(fields[1])
+            tags.append(tag)
+            lines.append(number)
+        if not tokens:
+            raise DataFormatError(path, block[0][0], "sentence has comment lines but no words")
+        sentences += 1
+        yield {"tokens": tokens, "tags": tags, "lines": lines}
+    if sentences == 0:
+        raise DataFormatError(path, None, "no sentences found (the file is empty)")
+    log.info(
+        "%s: %d sentences; left out %d multiword-token ranges and %d empty nodes (not tagged words)",
+        path, sentences, ranges, empty_nodes,
+    )

@@ -1,0 +1,81 @@
+"""Contextual word representations from a trained biLM in two lines, like allennlp's `Elmo`:
+
+    elmo = Elmo.load("logs/bilm_ptb/runs/<ts>")
+    output = elmo([["The", "cat", "sat", "."], ["Hello", "!"]])   # output.layers [3, 2, 4, 600], output.mask [2, 4]
+
+Inference is stateless and deterministic: each sentence is read on its own (from the sentence boundary token, as
+between sentences in training), so its vectors do not depend on what came before it or on its batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from lstmlab.data.text_vocabs import TextVocabs
+from lstmlab.io.model_folder import load_model_file
+from lstmlab.models.bilm import BiLanguageModel
+
+
+@dataclass
+class ElmoOutput:
+    layers: torch.Tensor  # [num_layers, B, T, dim]: the token layer (if it has the LSTMs' width), then each LSTM layer
+    mask: torch.Tensor  # [B, T], True on real tokens
+    unknown_chars: int  # tokens with characters the model never saw in training (read as the unknown character)
+
+
+class Elmo:
+    def __init__(self, net: BiLanguageModel, vocabs: TextVocabs) -> None:
+        self.net = net.eval()
+        self.vocabs = vocabs
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> Elmo:
+        """From a biLM run directory, export folder or `.ckpt` (read with weights_only=True); any other model
+        kind is refused with a message that says what it is."""
+        payload, state = load_model_file(path, BiLanguageModel.kind)
+        return cls(BiLanguageModel.from_saved(payload["net_config"], state).to(device),
+                   TextVocabs.from_dict(payload["vocabs"]))
+
+    @property
+    def dim(self) -> int:
+        return self.net.output_dim
+
+    @property
+    def num_layers(self) -> int:
+        return self.net.num_output_layers
+
+    @property
+    def max_sentence_length(self) -> int:
+        return self.net.config.max_sentence_length
+
+    def check(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+        """Token lists as given, or a ValueError that names the first bad sentence and what was expected."""
+        token_lists = []
+        for position, tokens in enumerate(sentences):
+            if isinstance(tokens, str):
+                raise ValueError(f"sentence {position} is a string: give lists of tokens (e.g. text.split())")
+            if not tokens:
+                raise ValueError(f"sentence {position} is empty: there is nothing to represent")
+            if len(tokens) > self.max_sentence_length:
+                raise ValueError(f"sentence {position} has {len(tokens)} tokens; this model reads at most "
+                                 f"{self.max_sentence_length} (net.max_sentence_length): split it")
+            token_lists.append(list(tokens))
+        return token_lists
+
+    @torch.inference_mode()
+    def __call__(self, sentences: Sequence[Sequence[str]]) -> ElmoOutput:
+        """Representations of one batch of tokenized sentences, padded to the longest."""
+        token_lists = self.check(sentences)
+        if not token_lists:
+            raise ValueError("no sentences given")
+        encoded = self.vocabs.encode_tokens(token_lists)
+        padded = encoded.padded(range(len(token_lists)))
+        device = next(self.net.parameters()).device
+        mask = padded["mask"].to(device)
+        layers = self.net.sentence_layers(padded["chars"].to(device), mask)
+        unknown_chars = encoded.tokens_where(encoded.forms_with_char(self.vocabs.chars.unk_index))
+        return ElmoOutput(layers.float(), mask, unknown_chars)

@@ -1,0 +1,78 @@
+"""A many-to-one sequence classifier: embed the tokens, run a recurrent encoder, take its state after the last
+real token (or a pooled state), a linear layer on top. The encoder is any of `sentence_encoders` (InferSent's),
+with its cell, direction and LSTM variants from the config, so `encoder=lstm cell=rnn` is a tanh RNN's last state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lstmlab.models.sentence_encoders import RecurrentOptions, build_encoder
+from lstmlab.modules.dropout import Dropout
+from lstmlab.modules.word_embedding import WordEmbedding
+
+
+@dataclass
+class ClassifierConfig:
+    num_words: int
+    num_classes: int
+    word_dim: int = 50  # must match the vectors file when the data has one
+    encoder: str = "bilstm_last"  # see models.sentence_encoders.ENCODERS: *_last, bilstm_max, bilstm_mean, ...
+    hidden_size: int = 150  # per direction
+    num_layers: int = 1
+    cell: str | None = None  # rnn | gru | lstm; None: the encoder name's (bilstm_last: lstm)
+    bidirectional: bool | None = None  # None: the encoder name's
+    peephole: bool = False  # LSTM variants
+    coupled_gates: bool = False
+    chrono_init: int | None = None  # gate biases for memories of up to this many steps (LSTM, GRU)
+    dropout: float = 0.5  # on the word vectors and on the sentence vector
+    word_dropout: float = 0.0  # whole words replaced by <unk> while training
+    freeze_embeddings: bool = False
+    trainable_words: int | None = None  # rows from this one on (words only the vectors file has) stay frozen
+
+
+class SequenceClassifier(nn.Module):
+    kind = "classifier"  # the model kind saved models of this network carry
+
+    def __init__(self, config: ClassifierConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.words = WordEmbedding(config.num_words, config.word_dim, word_dropout=config.word_dropout,
+                                   trainable_rows=config.trainable_words)
+        if config.freeze_embeddings:
+            self.words.embedding.weight.requires_grad_(False)
+        recurrent = RecurrentOptions(config.cell, config.bidirectional, config.peephole, config.coupled_gates,
+                                     config.chrono_init)
+        self.encoder = build_encoder(config.encoder, config.word_dim, config.hidden_size, config.num_layers,
+                                     recurrent)
+        self.dropout = Dropout(config.dropout)
+        self.output = nn.Linear(self.encoder.output_dim, config.num_classes)
+
+    @classmethod
+    def from_options(cls, **options) -> SequenceClassifier:
+        """Hydra entry point: hyperparameters from the config, vocabulary sizes from the data module."""
+        return cls(ClassifierConfig(**options))
+
+    @classmethod
+    def from_saved(cls, net_config: dict, state: dict[str, torch.Tensor]) -> SequenceClassifier:
+        net = cls(ClassifierConfig(**net_config))
+        net.load_state_dict(state)
+        return net
+
+    def config_dict(self) -> dict:
+        return asdict(self.config)
+
+    def load_pretrained(self, rows: torch.Tensor, vectors: torch.Tensor) -> None:
+        self.words.load_pretrained(rows, vectors)
+
+    def forward(self, words: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Class scores [B, num_classes] for token ids [B, T] (mask True on real tokens)."""
+        sentence = self.encoder(self.dropout(self.words(words)), mask)
+        return self.output(self.dropout(sentence))
+
+    def loss(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(scores.float(), labels)

@@ -1,0 +1,207 @@
+"""What every lstmlab task shares, and the protocol the generic entry points (train.py, eval.py) rely on.
+
+A task is a LightningModule with a model `kind` ("tagger", ...). It knows how to build its network from a
+data module, what a saved model must carry (`payload`), how to rebuild itself from a saved model, and how to
+report an evaluation. The entry points only call these, so adding a task adds files and edits no entry point.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import lightning as L
+import numpy as np
+import torch
+from torch import nn
+
+from lstmlab.data.text_datamodule import TextDataModule
+from lstmlab.data.text_vocabs import TextVocabs
+from lstmlab.io.model_folder import model_payload
+from lstmlab.tasks.evaluation_report import format_table, write_report
+
+log = logging.getLogger(__name__)
+
+TASKS: dict[str, type[Task]] = {}
+
+
+class Task(L.LightningModule):
+    kind: ClassVar[str]
+    datamodule_type: ClassVar[type[TextDataModule]] = TextDataModule  # the data this task trains and tests on
+    example_data: ClassVar[str] = ""  # a data config of that kind, for messages
+    validate_best: ClassVar[bool] = False  # train.py also validates the best checkpoint and reports val/*
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kind" in cls.__dict__:
+            TASKS[cls.kind] = cls
+
+    def __init__(
+        self,
+        net: nn.Module,
+        vocabs: TextVocabs,
+        optimizer: Callable[..., torch.optim.Optimizer] | None = None,  # None: evaluation only
+        scheduler: Callable[..., Any] | None = None,
+        monitor: str = "val/acc",
+        mode: str = "max",
+    ) -> None:
+        super().__init__()
+        self.net = net
+        self.vocabs = vocabs
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.monitor = monitor
+        self.mode = mode
+
+    # --- the protocol ---------------------------------------------------------------------------------------
+    @classmethod
+    def build(cls, datamodule: TextDataModule, net: Callable[..., nn.Module], **options: Any) -> Task:
+        """The task for training: `net` is the network's factory from the config, completed with the sizes
+        the data module knows (vocabularies, pretrained vectors)."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_payload(cls, payload: dict, state: dict[str, torch.Tensor]) -> Task:
+        """The task for evaluation, from a saved model (see `payload`)."""
+        raise NotImplementedError
+
+    def payload(self) -> dict:
+        """What a saved model needs to be used without this run's config: network config and vocabularies."""
+        return model_payload(self.kind, self.net.config_dict(), self.vocabs.to_dict())
+
+    def usage_hint(self, run_dir: str) -> str:
+        """One line for the run summary: how to use the exported model."""
+        return ""
+
+    def evaluate(self, trainer: L.Trainer, datamodule: TextDataModule, output_dir: Path, source: dict) -> dict:
+        """Test on the data module's test split. A task with a `test_confusion` matrix (over `vocabs.labels`) also
+        gets per-label precision/recall/F1 and the matrix: report.json, per_tag.txt and a PNG."""
+        metrics = trainer.test(self, datamodule=datamodule)[0]
+        confusion = getattr(self, "test_confusion", None)
+        if confusion is None:
+            return {**source, **metrics}
+        report = write_report(output_dir, confusion.compute().cpu(), self.vocabs.labels.itos, metrics, source)
+        report["table"] = format_table(report["per_tag"])
+        return report
+
+    def on_test_epoch_start(self) -> None:
+        confusion = getattr(self, "test_confusion", None)
+        if confusion is not None:
+            confusion.reset()  # read after the loop, so not reset by logging
+
+    # --- steps: one shared step per task, called with the stage's name ----------------------------------------
+    def _shared_step(self, batch: dict[str, Any], stage: str) -> torch.Tensor:
+        """Loss of a batch; logs `<stage>/loss` and the task's metrics."""
+        raise NotImplementedError
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        return self._shared_step(batch, "train")
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._shared_step(batch, "val")
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._shared_step(batch, "test")
+
+    # --- training -------------------------------------------------------------------------------------------
+    def on_train_epoch_end(self) -> None:
+        # logged here rather than by LearningRateMonitor, which refuses to run without a logger
+        self.log("train/lr", self.optimizers().param_groups[0]["lr"])
+
+    def configure_optimizers(self) -> dict:
+        if self.optimizer_factory is None:
+            raise ValueError(f"this {type(self).__name__} was built for evaluation: pass optimizer=... to train it")
+        optimizer = make_optimizer(self.optimizer_factory, self.parameters())
+        if self.scheduler_factory is None:
+            return {"optimizer": optimizer}
+        scheduler = self.scheduler_factory(optimizer=optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor,
+                                                         "interval": "epoch"}}
+
+    def configure_gradient_clipping(
+        self, optimizer: torch.optim.Optimizer, gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str | None = None,
+    ) -> None:
+        # Lightning refuses to clip for a fused optimizer under mixed precision, since with fp16's loss scaler
+        # the gradients would still be scaled. bf16 and fp32 have no scaler, so clipping here is exact.
+        if getattr(self.trainer.precision_plugin, "scaler", None) is not None or not gradient_clip_val:
+            super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
+        elif gradient_clip_algorithm in (None, "norm"):
+            torch.nn.utils.clip_grad_norm_(self.parameters(), gradient_clip_val)
+        else:
+            torch.nn.utils.clip_grad_value_(self.parameters(), gradient_clip_val)
+
+    # --- checkpoints ----------------------------------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["lstmlab"] = self.payload()
+        # every random state Lightning does not save, so a resumed run continues exactly where an
+        # uninterrupted one would (dropout masks, word dropout, anything drawn from Python or numpy)
+        checkpoint["lstmlab_rng"] = gather_rng_states()  # Lightning builds the checkpoint on every rank
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if "lstmlab_rng" in checkpoint:
+            restore_rank_rng_states(checkpoint["lstmlab_rng"], self.global_rank)
+
+
+def make_optimizer(factory: Callable[..., torch.optim.Optimizer], parameters: Any) -> torch.optim.Optimizer:
+    """The configured optimizer; `fused=True` falls back to the default implementation where this torch
+    or device has no fused kernel (CPU fused Adam arrived in torch 2.4), with a warning."""
+    parameters = list(parameters)
+    try:
+        return factory(params=parameters)
+    except (RuntimeError, TypeError) as error:
+        if "fused" not in str(error) or not getattr(factory, "keywords", {}).get("fused"):
+            raise
+        log.warning("fused optimizer unavailable here (%s); using the default implementation", error)
+        return factory(params=parameters, fused=None)
+
+
+def collect_rng_states() -> dict[str, Any]:
+    """This process's torch (CPU, and the current CUDA device), Python and numpy generator states, as tensors
+    and plain types so the checkpoint loads with `weights_only=True`."""
+    _, keys, position, has_gauss, cached = np.random.get_state()
+    states: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "python": random.getstate(),
+        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "position": int(position),
+                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states["cuda"] = torch.cuda.get_rng_state()
+    return states
+
+
+def restore_rng_states(states: dict[str, Any]) -> None:
+    torch.set_rng_state(states["torch"])
+    version, internal, gauss = states["python"]
+    random.setstate((version, tuple(internal), gauss))
+    saved = states["numpy"]
+    np.random.set_state(("MT19937", saved["keys"].numpy().astype(np.uint32), saved["position"],
+                         saved["has_gauss"], saved["cached_gaussian"]))
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state(states["cuda"])
+
+
+def gather_from_ranks(value: Any) -> list[Any]:
+    """Every rank's `value` (a picklable object), in rank order; called by all ranks together."""
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return [value]
+    gathered: list[Any] = [None] * torch.distributed.get_world_size()
+    torch.distributed.all_gather_object(gathered, value)
+    return gathered
+
+
+def gather_rng_states() -> list[dict[str, Any]]:
+    """Every rank's states (each DDP process draws its own dropout masks)."""
+    return gather_from_ranks(collect_rng_states())
+
+
+def restore_rank_rng_states(per_rank: list[dict[str, Any]], rank: int) -> None:
+    if len(per_rank) > rank:
+        restore_rng_states(per_rank[rank])
+    else:
+        log.warning("the checkpoint holds random states for %d processes, not for rank %d: not restored",
+                    len(per_rank), rank)

@@ -1,0 +1,1 @@
+"""SentEval-style transfer evaluation of sentence embeddings: task readers, the protocol, and its report."""

@@ -1,0 +1,65 @@
+"""Files that appear whole or not at all, with the mode a plain `open`/`mkdir` would give them.
+
+An output is written to a temporary sibling (same folder, so same file system), flushed to disk and renamed onto
+its name in one step; on any failure the temporary file is removed and an older output stays as it was.
+`mkstemp`/`mkdtemp` make their files private, so what is published gets the usual mode (0666/0777 less the umask).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def umask() -> int:
+    """The process umask (only readable by setting it, so it is set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def usual_mode(path: Path) -> None:
+    """0666 (files) or 0777 (folders, and the files in them) less the umask."""
+    mask = umask()
+    if path.is_dir():
+        for child in path.iterdir():
+            usual_mode(child)
+        os.chmod(path, 0o777 & ~mask)
+    else:
+        os.chmod(path, 0o666 & ~mask)
+
+
+def temporary_sibling(path: Path) -> Path:
+    """An empty hidden file beside `path`; an error names `path`, not a temporary name the user never asked for."""
+    try:
+        descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as error:
+        raise type(error)(error.errno, error.strerror, str(path)) from None
+    os.close(descriptor)
+    return Path(name)
+
+
+def publish(temporary: Path, path: Path) -> None:
+    """Flush `temporary` to disk (else a crash soon after the rename could leave an empty output), give it the
+    usual mode and rename it onto `path`."""
+    descriptor = os.open(temporary, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    usual_mode(temporary)
+    os.replace(temporary, path)
+
+
+@contextmanager
+def atomic_file(path: Path) -> Iterator[Path]:
+    """`with atomic_file(path) as temporary:` write `temporary`; it becomes `path` when the block succeeds."""
+    temporary = temporary_sibling(path)
+    try:
+        yield temporary
+        publish(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

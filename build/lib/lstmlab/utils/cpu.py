@@ -1,0 +1,75 @@
+"""What this CPU can do: its model and vector-instruction flags, and whether oneDNN builds a bf16 LSTM on it.
+
+CPUs without AVX-512 bf16 (AMD Zen 3, many Intel desktop parts) cannot run an LSTM under bf16 autocast:
+oneDNN fails mid-step with "could not create a primitive descriptor for the LSTM forward propagation
+primitive". `bf16_lstm_supported()` asks oneDNN directly with a tiny LSTM, so the answer is exact whatever
+the flags say (`ONEDNN_MAX_CPU_ISA=AVX2` makes a bf16 CPU behave like one without).
+"""
+
+from __future__ import annotations
+
+import functools
+import platform
+from pathlib import Path
+
+import torch
+
+INTERESTING_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+
+
+@functools.cache
+def cpu_model() -> str:
+    """The CPU's marketing name ("AMD EPYC 9R14"), or the machine type where /proc/cpuinfo is missing."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        return frozenset()
+    for line in cpuinfo.read_text(errors="replace").splitlines():
+        if line.startswith("flags"):
+            return frozenset(line.split(":", 1)[1].split())
+    return frozenset()
+
+
+@functools.cache
+def bf16_lstm_supported() -> bool:
+    """True when an LSTM runs forward and backward under CPU bf16 autocast here."""
+    lstm = torch.nn.LSTM(4, 4, batch_first=True)
+    try:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            output, _ = lstm(torch.randn(1, 2, 4))
+        output.float().sum().backward()
+    except RuntimeError:
+        return False
+    return True
+
+
+def describe_cpu() -> str:
+    """One line for benchmark tables: model, cores, flags that matter for speed, oneDNN bf16 support."""
+    flags = cpu_flags()
+    shown = " ".join(f for f in INTERESTING_FLAGS if f in flags) or "no flags read"
+    bf16 = "bf16 LSTM: yes" if bf16_lstm_supported() else "bf16 LSTM: no"
+    return (f"{cpu_model()}, {torch.get_num_threads()} threads, flags: {shown}; {bf16}; "
+            f"ATen capability {torch.backends.cpu.get_cpu_capability()}; torch {torch.__version__}")
+
+
+BF16_UNSUPPORTED = (
+    "trainer.precision={precision} needs a CPU whose oneDNN can run a bf16 LSTM (AVX-512 bf16 or AMX); "
+    "this one cannot ({cpu}). Use trainer.precision=32-true on this machine, or train on a GPU (trainer=gpu)."
+)
+
+
+def check_precision_supported(precision: str, accelerator: str) -> None:
+    """Refuse bf16 on a CPU that cannot run it, at start-up instead of in oneDNN mid-epoch."""
+    if "bf16" not in str(precision) or accelerator not in ("cpu",):
+        return
+    if not bf16_lstm_supported():
+        raise RuntimeError(BF16_UNSUPPORTED.format(precision=precision, cpu=cpu_model()))

@@ -1,0 +1,141 @@
+"""`lstmlab-train` / `make train`: compose data + model + trainer from conf/, fit, test the best checkpoint,
+export the model. Reads top to bottom like lightning-hydra-template's train.py, and knows no task: the task
+(`model._target_`, e.g. `TaggingTask.build`) builds its network from the data module and says how to export."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+import torch
+from lightning.pytorch.utilities import rank_zero_info
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
+
+from lstmlab.callbacks.throughput import ThroughputMonitor
+from lstmlab.cli.hydra_app import CONFIG_PATH, apply_extras, instantiate_group, record_failures, register_resolvers
+from lstmlab.io.model_folder import save_model_folder
+from lstmlab.modules.recurrent_cells import CellOptions
+from lstmlab.tasks.base import Task
+from lstmlab.utils.atomic_file import atomic_file
+from lstmlab.utils.cpu import check_precision_supported
+from lstmlab.utils.malloc_tuning import tune_malloc
+
+log = logging.getLogger(__name__)
+register_resolvers()
+
+
+@record_failures
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Train and test one configuration; returns its metrics. `metrics[cfg.monitor]` is the best epoch's value
+    (the checkpoint that is tested and exported), which is what a sweeper optimises."""
+    apply_extras(cfg)
+    require_values(cfg)
+    check_cell(cfg)
+    check_precision_supported(cfg.trainer.get("precision", "32-true"), cfg.trainer.get("accelerator", "cpu"))
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+
+    log.info("Data <%s>", cfg.data._target_)
+    datamodule = hydra.utils.instantiate(cfg.data)
+    datamodule.setup("fit")
+
+    log.info("Model <%s> with <%s>", cfg.model._target_, cfg.model.net._target_)
+    # called, not passed to instantiate: OmegaConf would turn the data module's vocabularies into a config
+    model: Task = hydra.utils.instantiate(cfg.model, _partial_=True)(datamodule=datamodule)
+
+    callbacks = instantiate_group(cfg.get("callbacks"))
+    loggers = instantiate_group(cfg.get("logger"))
+    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
+
+    checkpoint = trainer.checkpoint_callback
+    best = checkpoint.best_model_path if checkpoint else ""
+    if best:  # from here on the model is the best checkpoint: it is tested and exported
+        model.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
+        if checkpoint.best_model_score is not None:
+            metrics[checkpoint.monitor] = float(checkpoint.best_model_score)
+    if best and model.validate_best:
+        trainer.validate(model, datamodule=datamodule)
+        metrics.update({name: float(value) for name, value in trainer.callback_metrics.items()
+                        if name.startswith("val/")})
+    if cfg.get("test", True):
+        trainer.test(model, datamodule=datamodule)
+        metrics.update({name: float(value) for name, value in trainer.callback_metrics.items()
+                        if name.startswith("test/")})
+
+    export_dir = Path(cfg.paths.output_dir) / "model"
+    if trainer.is_global_zero:
+        save_model_folder(export_dir, model.payload(), model.net.state_dict())
+
+    throughput = next((c for c in callbacks if isinstance(c, ThroughputMonitor)), None)
+    if throughput is not None:
+        metrics.update(throughput.summary)
+    if trainer.is_global_zero:
+        with atomic_file(Path(cfg.paths.output_dir) / "metrics.json") as temporary:  # what sweeps collect
+            temporary.write_text(json.dumps(metrics, indent=1, sort_keys=True) + "\n")
+    rank_zero_info(_summary(cfg, model, best, export_dir, metrics))
+    return metrics
+
+
+def require_values(cfg: DictConfig) -> None:
+    """Stop on any `???` left in the config (such as pos_ewt_elmo's model.bilm): instantiating with _partial_
+    would silently leave such an argument out."""
+    missing = sorted(key for key in OmegaConf.missing_keys(cfg) if not key.startswith("hydra."))
+    if missing:
+        raise MissingMandatoryValue(f"missing mandatory value(s): {', '.join(missing)}; set them on the command "
+                                    f"line, e.g. {missing[0]}=...")
+
+
+def check_cell(cfg: DictConfig) -> None:
+    """An unknown cell, or an LSTM variant on another cell, stops the run here, naming the key and the allowed
+    values, before any data is read."""
+    net = cfg.model.get("net") or {}
+    if net.get("cell") is None and not (net.get("peephole") or net.get("coupled_gates")
+                                        or net.get("chrono_init") is not None):
+        return  # no recurrent cell, or the encoder name's own (checked when the network is built)
+    try:
+        CellOptions(net.get("cell") or "lstm", bool(net.get("peephole")), bool(net.get("coupled_gates")),
+                    net.get("chrono_init"))
+    except ValueError as error:
+        raise ValueError(f"model.net.{error}") from None
+
+
+def _summary(cfg: DictConfig, model: Task, best: str, export_dir: Path, metrics: dict[str, float]) -> str:
+    output_dir = cfg.paths.output_dir
+    hint = model.usage_hint(output_dir)
+    lines = [
+        "",
+        f"Run directory:   {output_dir}",
+        f"Best checkpoint: {best or '(none saved)'}",
+        f"Exported model:  {export_dir}" + (f"  ({hint})" if hint else ""),
+    ]
+    shown = sorted(name for name in metrics if name.startswith("test/"))
+    if model.validate_best:
+        shown = sorted(name for name in metrics if name.startswith("val/") and name != cfg.get("monitor")) + shown
+    if cfg.get("monitor") in metrics:
+        shown.append(cfg.monitor)
+    lines += [f"{name + ':':<17}{metrics[name]:.4f}" + ("  (best epoch)" if name == cfg.get("monitor") else "")
+              for name in shown]
+    if "train_tokens_per_s" in metrics:
+        lines.append(f"{'train speed:':<17}{metrics['train_tokens_per_s']:,.0f} tokens/s, "
+                     f"{100 * metrics['padding_ratio']:.1f}% padding")
+    return "\n".join(lines)
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="train.yaml")
+def main(cfg: DictConfig) -> float | None:
+    tune_malloc()
+    metrics = train(cfg)
+    optimized = cfg.get("optimized_metric")
+    return metrics.get(optimized) if optimized else None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Sentence embeddings from a trained NLI model, with sentence-transformers' conventions:
+
+    enc = SentenceEncoder.load("logs/nli_cpu/runs/<timestamp>")
+    vectors = enc.encode(["A man is playing a guitar.", "Nobody plays."])  # numpy [2, enc.dim]
+
+Sentences are sorted by length into padded batches and returned in input order; a sentence's vector does not depend
+on the other sentences of its batch. `SentenceEncoder.from_vectors` is the bag-of-vectors baseline behind the same API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from lstmlab.data.batching import BucketBatchSampler, EpochSampler
+from lstmlab.data.text_vocabs import TextVocabs
+from lstmlab.data.tokenize import tokenize
+from lstmlab.data.vectors import load_word_vectors
+from lstmlab.data.vocab import PAD, UNK, Vocab
+from lstmlab.io.model_folder import ModelFileError, load_model_file, model_payload, save_model_folder
+from lstmlab.models.nli_classifier import NLIClassifier, NLIConfig
+from lstmlab.utils.atomic_file import atomic_file
+from lstmlab.utils.cpu import bf16_lstm_supported, cpu_model
+
+Sentences = str | Sequence[str] | Sequence[Sequence[str]]
+
+
+class SentenceEncoder:
+    def __init__(self, net: NLIClassifier, vocabs: TextVocabs) -> None:
+        self.net = net.eval()
+        self.vocabs = vocabs
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> SentenceEncoder:
+        """From a run directory, an export folder or a `.ckpt` file of an NLI model (read with weights_only=True);
+        a model of another kind (a tagger, a language model) is a ModelFileError that says so."""
+        try:
+            payload, state = load_model_file(path, NLIClassifier.kind)
+        except ModelFileError as error:
+            raise ModelFileError(f"{error}. SentenceEncoder needs a sentence encoder trained on NLI "
+                                 "(lstmlab-train experiment=nli_cpu) or SentenceEncoder.from_vectors(...)") from None
+        net = NLIClassifier.from_saved(payload["net_config"], state)
+        return cls(net.to(device), TextVocabs.from_dict(payload["vocabs"]))
+
+    @classmethod
+    def from_vectors(cls, path: str | Path, lowercase: bool = True, max_words: int | None = None) -> SentenceEncoder:
+        """The bag-of-vectors baseline: the mean of the word vectors of a GloVe/word2vec/fastText text file
+        (words without a vector are left out, as SentEval's baseline does)."""
+        vectors = load_word_vectors(path, max_words=max_words)
+        words = Vocab.from_counts({}, extra=(w.lower() if lowercase else w for w in vectors.words))
+        rows = torch.tensor([words.stoi[w.lower() if lowercase else w] for w in vectors.words])
+        net = NLIClassifier(NLIConfig(num_words=len(words), num_classes=3, word_dim=vectors.dim,
+                                      encoder="bag_of_vectors", hidden_size=0, classifier_layers=0))
+        first = np.unique(rows.numpy(), return_index=True)[1]  # lowercasing may merge words: the first line wins
+        net.load_pretrained(rows[first], torch.from_numpy(vectors.vectors[first]))
+        return cls(net, TextVocabs(words, Vocab([PAD, UNK]), lowercase=lowercase))
+
+    def save(self, folder: str | Path) -> Path:
+        """An export folder that `load` and `lstmlab-embed --model` read (written whole or not at all)."""
+        payload = model_payload(NLIClassifier.kind, self.net.config_dict(), self.vocabs.to_dict())
+        return save_model_folder(folder, payload, self.net.state_dict())
+
+    @property
+    def dim(self) -> int:
+        return self.net.embedding_dim
+
+    @property
+    def device(self) -> torch.device:
+        return self.net.has_vector.device
+
+    def _token_lists(self, sentences: Sentences) -> tuple[list[list[str]], bool]:
+        single = isinstance(sentences, str)
+        items = [sentences] if single else list(sentences)
+        return [tokenize(s) if isinstance(s, str) else list(s) for s in items], single
+
+    @torch.inference_mode()
+    def encode(
+        self,
+        sentences: Sentences,
+        batch_size: int = 64,
+        show_progress_bar: bool = False,
+        convert_to_numpy: bool = True,
+        convert_to_tensor: bool = False,
+        normalize_embeddings: bool = False,
+        allow_empty: bool = False,
+        bf16: bool = False,
+    ) -> np.ndarray | torch.Tensor:
+        """Vectors [N, dim] (float32) in input order; a single string gives one vector [dim].
+
+        Strings are tokenized by `lstmlab.data.tokenize` (PTB-style, as the NLI training data); lists of tokens are
+        taken as they are. An empty sentence is an error, or, with `allow_empty`, a zero vector. `bf16` computes in
+        bfloat16 (CPUs with AVX-512 bf16 or AMX, GPUs): 1.6-1.7x faster on such a CPU, vectors within ~1e-3.
+        """
+        if bf16 and self.device.type == "cpu" and not bf16_lstm_supported():
+            raise ValueError(f"bf16 needs a CPU whose oneDNN runs a bf16 LSTM (AVX-512 bf16 or AMX); this one "
+                             f"({cpu_model()}) cannot: encode in float32")
+        token_lists, single = self._token_lists(sentences)
+        empty = [i for i, tokens in enumerate(token_lists) if not tokens]
+        if empty and not allow_empty:
+            raise ValueError(f"sentence {empty[0]} is empty ({len(empty)} empty in all): there is nothing to encode; "
+                             "pass allow_empty=True to get a zero vector for it")
+        present = [i for i, tokens in enumerate(token_lists) if tokens]
+        output = torch.zeros(len(token_lists), self.dim, device=self.device)
+        encoded = self.vocabs.encode_tokens(token_lists[i] for i in present)
+        # longest first, like sentence-transformers: a memory problem shows at once, and the bar slows down after
+        by_length = BucketBatchSampler(EpochSampler(len(present), shuffle=False), -encoded.lengths, batch_size)
+        with (tqdm(total=len(present), disable=not show_progress_bar, unit="sent", desc="Encoding") as progress,
+              torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16)):
+            for rows in by_length:
+                batch = encoded.padded(rows, with_chars=False)
+                vectors = self.net.embed(batch["words"].to(self.device), batch["mask"].to(self.device))
+                output[[present[r] for r in rows]] = vectors.float()
+                progress.update(len(rows))
+        if normalize_embeddings:
+            output = F.normalize(output, dim=1)
+        if single:
+            output = output[0]
+        if convert_to_tensor or not convert_to_numpy:
+            return output.clone()  # inference tensors cannot be used in autograd later: a normal copy
+        return output.cpu().numpy()
+
+    @torch.inference_mode()
+    def visualize(self, sentence: str | Sequence[str], path: str | Path | None = None) -> list[tuple[str, int]]:
+        """How many dimensions of the max-pooled vector each word wins (InferSent's word importance), as
+        (word, count) pairs; with `path`, also a bar chart of the percentages (PNG). Words without a vector
+        (dropped under the `drop` policy) win nothing. Only for max-pooling encoders."""
+        if self.net.config.encoder != "bilstm_max":
+            raise ValueError(f"visualize needs a max-pooling encoder (bilstm_max), this model's is "
+                             f"{self.net.config.encoder!r}")
+        (tokens,), _ = self._token_lists([sentence] if isinstance(sentence, str) else [list(sentence)])
+        if not tokens:
+            raise ValueError("the sentence is empty: there is nothing to visualize")
+        batch = self.vocabs.encode_tokens([tokens]).padded([0], with_chars=False)
+        words, mask, order = self.net.known_words(batch["words"].to(self.device), batch["mask"].to(self.device))
+        wins = self.net.encoder.word_wins(self.net.words(words), mask)
+        counts = torch.zeros_like(wins).scatter_(1, order, wins)[0].tolist()  # back to input positions
+        if path is not None:
+            plot_word_importance(tokens, [100 * c / self.dim for c in counts], Path(path))
+        return list(zip(tokens, counts, strict=True))
+
+
+def plot_word_importance(tokens: list[str], percentages: list[float], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(max(4.0, 0.6 * len(tokens)), 3.5))
+    axes.bar(range(len(tokens)), percentages)
+    axes.set_xticks(range(len(tokens)), tokens, rotation=45, ha="right")
+    axes.set_ylabel("% of max-pooled dimensions")
+    axes.set_title("Word importance")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with atomic_file(path) as temporary:  # the picture appears whole or not at all
+            figure.savefig(temporary, format="png")
+    finally:
+        plt.close(figure)
