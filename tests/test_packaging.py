@@ -1,0 +1,192 @@
+"""lstmlab as a user gets it: a built wheel (not this checkout) installed into a fresh virtualenv and run from a
+folder of the user's own, with the configs from inside the package and the user's own config folder beside them.
+
+The fast tests install the wheel without its dependencies into a new virtualenv that borrows this interpreter's
+(a `.pth` line; the wheel's own lstmlab comes first on the path). The slow one installs everything from scratch, as
+`pip install` on a new machine does; CI runs it in its own step (`make test-install`).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+RUN_ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+USER_EXPERIMENT = """\
+# @package _global_
+# my_conf/experiment/mine.yaml: a GRU tagger with a CRF on my own CoNLL-U files
+defaults:
+  - override /data: ud_ewt
+  - override /model: tagger_crf
+  - override /cell: gru
+
+task_name: mine
+data:
+  train_path: {train}
+  val_path: {dev}
+  test_path: {test}
+model:
+  net:
+    hidden_size: 128
+trainer:
+  max_epochs: 10
+"""
+USER_DATA = """\
+# my_conf/data/mydata.yaml: the packaged GUM config, tagged with XPOS
+defaults:
+  - ud_gum
+  - _self_
+tag_column: xpos
+"""
+
+
+def build_wheel(folder: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(folder),
+                    str(ROOT)], check=True, capture_output=True)
+    (wheel,) = folder.glob("lstmlab-*.whl")
+    return wheel
+
+
+def user_env(**extra: str) -> dict[str, str]:
+    """The environment a user's shell has: no virtualenv of this checkout, no LSTMLAB_DATA_DIR unless given."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("VIRTUAL_ENV", "PYTHONPATH", "LSTMLAB_DATA_DIR")}
+    return {**env, **RUN_ENV, **extra}
+
+
+def run(venv: Path, command: str, *args: str, cwd: Path, stdin: str | None = None, **env: str
+        ) -> subprocess.CompletedProcess:
+    """One of the venv's commands, started from `cwd` as a user's shell would."""
+    return subprocess.run([str(venv / "bin" / command), *args], cwd=cwd, env=user_env(**env), input=stdin,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    return build_wheel(tmp_path_factory.mktemp("dist"))
+
+
+@pytest.fixture(scope="module")
+def venv(wheel, tmp_path_factory) -> Path:
+    """A new virtualenv holding the wheel; its dependencies are this interpreter's."""
+    folder = tmp_path_factory.mktemp("venv")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(folder / "bin" / "python"), "install", "--quiet",
+                    "--no-deps", str(wheel)], check=True, capture_output=True)
+    site_packages = subprocess.run([str(folder / "bin" / "python"), "-c",
+                                    "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                   check=True, capture_output=True, text=True).stdout.strip()
+    (Path(site_packages) / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return folder
+
+
+@pytest.fixture
+def home(tmp_path) -> Path:
+    """The user's own working folder: outside the checkout, with no data/ and no conf/."""
+    folder = tmp_path / "home"
+    folder.mkdir()
+    return folder
+
+
+def test_pyproject_lists_every_package_folder():
+    """The wheel's packages are listed by hand (conf/ is mapped in from the top level): a new folder must be added."""
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from Python 3.11")
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    on_disk = {".".join(init.parent.relative_to(ROOT / "src").parts) for init in (ROOT / "src").rglob("__init__.py")}
+    assert set(setuptools["packages"]) == on_disk | {"lstmlab.conf"}
+    assert setuptools["package-dir"]["lstmlab.conf"] == "conf"
+
+
+def test_the_wheel_carries_every_config_and_no_data(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    configs = {f"lstmlab/conf/{path.relative_to(ROOT / 'conf').as_posix()}" for path in (ROOT / "conf").rglob("*.yaml")}
+    assert len(configs) > 50 and configs <= names
+    assert not [name for name in names if name.startswith(("data/", "tests/", "conf/")) or name.endswith(".gz")]
+
+
+def test_installed_wheel_composes_from_any_folder(venv, home):
+    where = run(venv, "python", "-c", "import lstmlab, lstmlab.conf; print(lstmlab.__file__, lstmlab.conf.__file__)",
+                cwd=home)
+    assert where.returncode == 0 and str(venv) in where.stdout and str(ROOT) not in where.stdout
+    result = run(venv, "lstmlab-train", "experiment=pos_ewt", "--cfg", "job", cwd=home)
+    assert result.returncode == 0, result.stderr
+    assert "task_name: pos_ewt" in result.stdout and "use_crf: true" in result.stdout
+
+
+def test_without_data_the_error_names_the_missing_file_and_the_variable(venv, home):
+    result = run(venv, "lstmlab-train", "experiment=pos_quick", "debug=fast_dev_run", cwd=home)
+    assert result.returncode != 0
+    assert str(home / "data" / "ud_english_ewt" / "en_ewt-ud-train.conllu") in result.stderr
+    assert "LSTMLAB_DATA_DIR" in result.stderr
+
+
+def _files(folder: Path) -> set[Path]:
+    return {path for path in folder.rglob("*") if path.is_file() and "__pycache__" not in path.parts}
+
+
+def test_quick_start_runs_from_a_users_folder_and_writes_only_there(venv, home, tmp_path):
+    before = _files(venv)
+    result = run(venv, "lstmlab-train", "experiment=pos_quick", "debug=fast_dev_run", f"paths.cache_dir={tmp_path}",
+                 cwd=home, LSTMLAB_DATA_DIR=str(ROOT / "data"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_dir,) = (home / "logs" / "debug" / "runs").iterdir()
+    assert (run_dir / "model" / "model.safetensors").is_file() and (run_dir / "metrics.json").is_file()
+    assert _files(venv) == before  # nothing lands inside the installed package
+    tagged = run(venv, "lstmlab-tag", "--model", str(run_dir), "--format", "tsv", cwd=home, stdin="The cat sat.\n")
+    assert tagged.returncode == 0, tagged.stderr
+    assert [line.split("\t")[0] for line in tagged.stdout.split("\n") if line] == ["The", "cat", "sat", "."]
+
+
+def write_user_configs(folder: Path, tiny: dict[str, Path]) -> Path:
+    conf = folder / "my_conf"
+    (conf / "experiment").mkdir(parents=True)
+    (conf / "data").mkdir()
+    (conf / "experiment" / "mine.yaml").write_text(USER_EXPERIMENT.format(**tiny))
+    (conf / "data" / "mydata.yaml").write_text(USER_DATA)
+    return conf
+
+
+@pytest.mark.parametrize("how", ["--config-dir", "hydra.searchpath"])
+def test_a_users_own_config_folder_builds_on_the_packaged_groups(venv, home, tiny_ewt, how):
+    write_user_configs(home, tiny_ewt)
+    where = ["--config-dir", "my_conf"] if how == "--config-dir" else ["hydra.searchpath=[file://my_conf]"]
+    result = run(venv, "lstmlab-train", *where, "experiment=mine", "data=mydata", "--cfg", "job", cwd=home)
+    assert result.returncode == 0, result.stderr
+    job = result.stdout
+    assert "task_name: mine" in job and "cell: gru" in job and "use_crf: true" in job and "hidden_size: 128" in job
+    assert f"train_path: {tiny_ewt['train']}" in job and "tag_column: xpos" in job  # the user's data config
+
+
+def test_a_users_own_experiment_trains(venv, home, tiny_ewt, tiny_vectors, tmp_path):
+    write_user_configs(home, tiny_ewt)
+    result = run(venv, "lstmlab-train", "--config-dir", "my_conf", "experiment=mine", "trainer.max_epochs=1",
+                 f"data.vectors.path={tiny_vectors}", f"paths.cache_dir={tmp_path}", "callbacks.progress_bar=null",
+                 cwd=home)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_dir,) = (home / "logs" / "mine" / "runs").iterdir()
+    config = (run_dir / ".hydra" / "config.yaml").read_text()
+    assert "cell: gru" in config and (run_dir / "model" / "config.json").is_file()
+
+
+@pytest.mark.slow
+def test_pip_install_of_the_wheel_on_a_fresh_virtualenv(tmp_path, home):
+    """Everything from scratch: torch as the Makefile installs it, then the wheel with its dependencies resolved."""
+    wheel = build_wheel(tmp_path / "dist")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+    subprocess.run([*pip, os.environ.get("TORCH", "torch==2.13.0")], check=True, env=user_env())
+    subprocess.run([*pip, str(wheel)], check=True, env=user_env())
+    result = run(venv, "lstmlab-train", "experiment=pos_quick", "debug=fast_dev_run", f"paths.cache_dir={tmp_path}",
+                 cwd=home, LSTMLAB_DATA_DIR=str(ROOT / "data"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (home / "logs" / "debug" / "runs").is_dir()
+    check = run(venv, "python", "-m", "pip", "check", cwd=home)
+    assert check.returncode == 0, check.stdout
