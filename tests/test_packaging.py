@@ -9,6 +9,7 @@ The fast tests install the wheel without its dependencies into a new virtualenv 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -48,8 +49,15 @@ tag_column: xpos
 
 
 def build_wheel(folder: Path) -> Path:
+    """The wheel of this working tree, built from a copy of what goes into it (setuptools writes build/ beside the
+    sources, which must not land in the checkout)."""
+    source = folder / "source"
+    for name in ("src", "conf"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(ROOT / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(folder),
-                    str(ROOT)], check=True, capture_output=True)
+                    str(source)], check=True, capture_output=True)
     (wheel,) = folder.glob("lstmlab-*.whl")
     return wheel
 

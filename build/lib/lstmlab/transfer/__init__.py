@@ -1,1 +1,0 @@
-"""SentEval-style transfer evaluation of sentence embeddings: task readers, the protocol, and its report."""
