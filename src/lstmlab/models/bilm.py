@@ -33,7 +33,7 @@ class BiLMConfig:
     char_activation: str = "tanh"  # after the max-pool: tanh (Kim et al.) or relu (ELMo)
     highway_layers: int = 1
     # a linear map of the token representation to this width (ELMo's 2048 -> 512); None: none (Kim et al.: the
-    # LSTMs read the highway output). On PTB with SGD a 525 -> 300 projection cost 25% perplexity (README).
+    # LSTMs read the highway output). On PTB with SGD a 525 -> 300 projection cost 25% perplexity (docs/results.md).
     projection_dim: int | None = None
     hidden_size: int = 300
     cell: str = "lstm"  # rnn | gru | lstm (fused kernels; the LSTM variants are not offered for the LM)

@@ -64,8 +64,8 @@ def chrono_init_(layer: nn.Module, options: CellOptions) -> None:
     unit's forget-gate bias log(u), u ~ U(1, T - 1) with T = `options.chrono_init`, so that at the start the units
     keep their state for 1 to T steps, and the input gate's bias -log(u). PyTorch's biases near 0 make the forget
     gate halve the state at every step: untrained, the gradient from 200 steps back is 1e-41 of the last step's, and
-    an LSTM stays at chance on the long-memory task from a lag of 20 (README). The GRU's update gate is its forget
-    gate; the tanh RNN has no gates, so a sweep over cells leaves it as it is."""
+    an LSTM stays at chance on the long-memory task from a lag of 20 (docs/results.md). The GRU's update gate is its
+    forget gate; the tanh RNN has no gates, so a sweep over cells leaves it as it is."""
     if options.cell == "rnn":
         return
     hidden = layer.hidden_size

@@ -4,7 +4,7 @@ oneDNN (PyTorch's CPU kernels for LSTMs and convolutions) builds one primitive p
 of them, each with its own buffers. Training meets few shapes. An export that sorts sentences by length meets a new
 (batch, length) at nearly every batch, so its memory grew with the input until that cache was full:
 `lstmlab-elmo` peaked at 783 MiB on PTB test and 1,264 MiB on PTB train (11 times longer), and at 673 and 913 MiB
-with a cache of 64 (README, Benchmarks). A cache of 64 keeps the kernels of the shapes in use, so a run of equal
+with a cache of 64 (docs/benchmarks.md). A cache of 64 keeps the kernels of the shapes in use, so a run of equal
 shapes stays as fast as with the full cache; with none at all, each call rebuilds its kernels (3 ms more per call
 on a small LSTM).
 """
