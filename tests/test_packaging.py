@@ -8,7 +8,9 @@ The fast tests install the wheel without its dependencies into a new virtualenv 
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,33 +21,16 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-RUN_ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-USER_EXPERIMENT = """\
-# @package _global_
-# my_conf/experiment/mine.yaml: a GRU tagger with a CRF on my own CoNLL-U files
-defaults:
-  - override /data: ud_ewt
-  - override /model: tagger_crf
-  - override /cell: gru
+from lstmlab.data.conllu_reader import read_conllu
 
-task_name: mine
-data:
-  train_path: {train}
-  val_path: {dev}
-  test_path: {test}
-model:
-  net:
-    hidden_size: 128
-trainer:
-  max_epochs: 10
-"""
-USER_DATA = """\
-# my_conf/data/mydata.yaml: the packaged GUM config, tagged with XPOS
-defaults:
-  - ud_gum
-  - _self_
-tag_column: xpos
-"""
+RUN_ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+
+
+def readme_example(first_line: str) -> str:
+    """The README's YAML example whose first lines include `first_line`: the file users copy is the file tested."""
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+    (block,) = [block for block in blocks if first_line in block.splitlines()[:2]]
+    return block
 
 
 def build_wheel(folder: Path) -> Path:
@@ -153,11 +138,26 @@ def test_quick_start_runs_from_a_users_folder_and_writes_only_there(venv, home, 
 
 
 def write_user_configs(folder: Path, tiny: dict[str, Path]) -> Path:
+    """README's two examples in `folder/my_conf`, their placeholder paths pointed at tiny real EWT files (the data
+    example reads `token tag` columns, written here from the same sentences)."""
     conf = folder / "my_conf"
     (conf / "experiment").mkdir(parents=True)
     (conf / "data").mkdir()
-    (conf / "experiment" / "mine.yaml").write_text(USER_EXPERIMENT.format(**tiny))
-    (conf / "data" / "mydata.yaml").write_text(USER_DATA)
+    experiment = readme_example("# my_conf/experiment/mine.yaml: a GRU tagger with a CRF on my own CoNLL-U files")
+    for split, name in (("train", "train"), ("dev", "dev"), ("test", "test")):
+        experiment = experiment.replace(f"/path/to/my/{name}.conllu", str(tiny[split]))
+    (conf / "experiment" / "mine.yaml").write_text(experiment)
+    data = readme_example("# my_conf/data/mydata.yaml")
+    for split in ("train", "test"):
+        columns = folder / f"{split}.txt"
+        with columns.open("w", encoding="utf-8") as out:
+            for sentence in read_conllu(tiny[split]):
+                out.writelines(f"{token} {tag}\n" for token, tag in zip(sentence["tokens"], sentence["tags"],
+                                                                        strict=True))
+                out.write("\n")
+        data = data.replace(f"/path/to/my/{split}.txt", str(columns))
+    (conf / "data" / "mydata.yaml").write_text(data)
+    assert "/path/to/my" not in experiment + data
     return conf
 
 
@@ -165,22 +165,30 @@ def write_user_configs(folder: Path, tiny: dict[str, Path]) -> Path:
 def test_a_users_own_config_folder_builds_on_the_packaged_groups(venv, home, tiny_ewt, how):
     write_user_configs(home, tiny_ewt)
     where = ["--config-dir", "my_conf"] if how == "--config-dir" else ["hydra.searchpath=[file://my_conf]"]
-    result = run(venv, "lstmlab-train", *where, "experiment=mine", "data=mydata", "--cfg", "job", cwd=home)
+    result = run(venv, "lstmlab-train", *where, "experiment=mine", "--cfg", "job", cwd=home)
     assert result.returncode == 0, result.stderr
     job = result.stdout
     assert "task_name: mine" in job and "cell: gru" in job and "use_crf: true" in job and "hidden_size: 128" in job
-    assert f"train_path: {tiny_ewt['train']}" in job and "tag_column: xpos" in job  # the user's data config
+    assert f"train_path: {tiny_ewt['train']}" in job
+    data = run(venv, "lstmlab-train", *where, "data=mydata", "--cfg", "job", cwd=home)
+    assert data.returncode == 0, data.stderr
+    assert "format: columns" in data.stdout and f"train_path: {home / 'train.txt'}" in data.stdout
 
 
-def test_a_users_own_experiment_trains(venv, home, tiny_ewt, tiny_vectors, tmp_path):
+def test_a_users_own_experiment_and_data_train(venv, home, tiny_ewt, tiny_vectors, tmp_path):
     write_user_configs(home, tiny_ewt)
-    result = run(venv, "lstmlab-train", "--config-dir", "my_conf", "experiment=mine", "trainer.max_epochs=1",
-                 f"data.vectors.path={tiny_vectors}", f"paths.cache_dir={tmp_path}", "callbacks.progress_bar=null",
-                 cwd=home)
+    quick = ["trainer.max_epochs=1", f"data.vectors.path={tiny_vectors}", f"paths.cache_dir={tmp_path}",
+             "callbacks.progress_bar=null"]
+    result = run(venv, "lstmlab-train", "--config-dir", "my_conf", "experiment=mine", *quick, cwd=home)
     assert result.returncode == 0, result.stderr[-3000:]
     (run_dir,) = (home / "logs" / "mine" / "runs").iterdir()
-    config = (run_dir / ".hydra" / "config.yaml").read_text()
-    assert "cell: gru" in config and (run_dir / "model" / "config.json").is_file()
+    assert "cell: gru" in (run_dir / ".hydra" / "config.yaml").read_text()
+    assert (run_dir / "model" / "config.json").is_file()
+    columns = run(venv, "lstmlab-train", "--config-dir", "my_conf", "data=mydata", "task_name=mydata", *quick,
+                  cwd=home)
+    assert columns.returncode == 0, columns.stderr[-3000:]
+    metrics = json.loads(next((home / "logs" / "mydata" / "runs").glob("*/metrics.json")).read_text())
+    assert metrics["test/acc"] > 0.2  # 300 real sentences, one epoch: well above the 17 tags' chance
 
 
 @pytest.mark.slow
