@@ -1,17 +1,32 @@
-"""Model files on disk: safe to load, whole or absent.
+"""Model files on disk: safe to load, whole or absent, and of a format this lstmlab reads.
 
 A trained model is kept two ways: Lightning checkpoints (`.ckpt`, for resuming; read here with
 `torch.load(weights_only=True)`, which unpickles no code) and an export folder of `model.safetensors` +
 `config.json` (network config, vocabularies, model kind). Both carry the same payload. In the export the
 payload is also stored in the safetensors header, and loading reads that one file: a single open file is
 consistent even while the folder is being replaced by a newer export.
+
+The payload's `format_version` says which layout of payload and weights the file has. Every loader goes through
+`load_model_file`, which upgrades an older format step by step (`UPGRADES`, one function per step) where the
+conversion is exact, and otherwise refuses the file in one line that says what to do:
+
+1  lstmlab 0.1.0 up to this check: every model written before it. Two older layouts hide under this number and
+   are converted: a tagger's tag vocabulary named "tags" (before commit c28329a; "labels" since), and the
+   last-state encoders (`lstm`, `gru`, `bigru_last`, `bilstm_last`) kept as one multi-layer nn.LSTM / nn.GRU per
+   direction, `encoder.forward_rnn` / `encoder.backward_rnn` (before commit 3a4ad7c, the recurrent-layer rename;
+   one module per layer, `encoder.rnn.forward_layers.{k}`, since). A bidirectional one of several layers cannot
+   be converted: its backward layers read only the backward direction, today's read both.
+2  today's layout; the payload also names the `lstmlab_version` that wrote it.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -21,21 +36,37 @@ from safetensors.torch import save_file
 from lstmlab.utils.atomic_file import usual_mode
 from lstmlab.utils.atomic_folder import replace_folder
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # what this lstmlab writes
 PAYLOAD_KEY = "lstmlab"  # the safetensors header entry that holds the payload
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 
+State = dict[str, torch.Tensor]
+
 
 class ModelFileError(ValueError):
-    """A model file that cannot be used here: missing, damaged, or of another model kind."""
+    """A model file that cannot be used here: missing, damaged, of another model kind, or of a format this lstmlab
+    does not read."""
+
+
+def _installed_version() -> str | None:
+    """The lstmlab distribution's version (not `lstmlab.__version__`: importing the package from here is a cycle);
+    None when running from a source tree that was never installed."""
+    try:
+        return importlib.metadata.version("lstmlab")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+LSTMLAB_VERSION = _installed_version()
 
 
 def model_payload(kind: str, net_config: dict, vocabs: dict) -> dict:
-    return {"format_version": FORMAT_VERSION, "kind": kind, "net_config": net_config, "vocabs": vocabs}
+    return {"format_version": FORMAT_VERSION, "lstmlab_version": LSTMLAB_VERSION, "kind": kind,
+            "net_config": net_config, "vocabs": vocabs}
 
 
-def save_model_folder(folder: str | Path, payload: dict, state_dict: dict[str, torch.Tensor]) -> Path:
+def save_model_folder(folder: str | Path, payload: dict, state_dict: State) -> Path:
     """Write the export folder so that readers see the old folder or the new one, never none or a mix: it is
     built in a temporary sibling, then swapped into place in one step."""
     folder = Path(folder)
@@ -52,6 +83,67 @@ def save_model_folder(folder: str | Path, payload: dict, state_dict: dict[str, t
     return folder
 
 
+# old RecurrentLast parameters: one multi-layer nn.LSTM / nn.GRU per direction, layer k's as `weight_ih_l{k}`...
+_STACKED_RNN = re.compile(r"encoder\.(forward|backward)_rnn\.(\w+)_l(\d+)")
+
+
+def _stacked_to_layers(payload: dict, state: State, where: Path) -> State:
+    """Format-1 RecurrentLast weights of before the recurrent-layer rename -> MaskedRNN's one module per layer and
+    direction. Exact where the networks are the same function: one direction of any depth (layer k read layer
+    k - 1's states, as today), or both directions of one layer (the backward one read the sentence reversed within
+    its length, as today). The old backward stack of several layers read only backward states; refused."""
+    converted, layers = {}, {"forward": set(), "backward": set()}
+    for key, tensor in state.items():
+        match = _STACKED_RNN.fullmatch(key)
+        if match is None:
+            converted[key] = tensor
+            continue
+        direction, name, layer = match.group(1), match.group(2), int(match.group(3))
+        layers[direction].add(layer)
+        converted[f"encoder.rnn.{direction}_layers.{layer}.{name}_l0"] = tensor
+    depth = len(layers["forward"])
+    if layers["backward"] and depth > 1:
+        encoder = (payload.get("net_config") or {}).get("encoder", "bidirectional")
+        raise ModelFileError(
+            f"{where}: model format 1 (lstmlab 0.1.0 before the recurrent-layer rename, a {depth}-layer {encoder} "
+            f"encoder whose backward layers read only their own direction) cannot be read by this lstmlab, which "
+            f"reads {_READ_FORMATS}; retrain it (lstmlab-train ... model.net.encoder={encoder} "
+            f"model.net.num_layers={depth}) or load it with lstmlab 0.1.0 from before commit 3a4ad7c"
+        )
+    return converted
+
+
+def _from_format_1(payload: dict, state: State, where: Path) -> tuple[dict, State]:
+    """Format 1 -> 2: the two older layouts that format 1 did not tell apart from today's get today's names; a
+    format-1 model written in today's layout is unchanged."""
+    upgraded = {**payload, "format_version": 2}
+    vocabs = payload.get("vocabs")
+    if isinstance(vocabs, dict) and "tags" in vocabs and "labels" not in vocabs:
+        upgraded["vocabs"] = {("labels" if key == "tags" else key): value for key, value in vocabs.items()}
+    if any(_STACKED_RNN.fullmatch(key) for key in state):
+        state = _stacked_to_layers(payload, state, where)
+    return upgraded, state
+
+
+Upgrade = Callable[[dict, State, Path], tuple[dict, State]]
+UPGRADES: dict[int, Upgrade] = {1: _from_format_1}  # format v -> v + 1
+_READ_FORMATS = f"formats {min(UPGRADES)}-{FORMAT_VERSION} (writes {FORMAT_VERSION})"
+
+
+def _format_version(payload: dict, where: Path) -> int:
+    """The payload's format, refused where it is no format or a newer one than this lstmlab reads."""
+    version = payload.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        given = repr(version) if "format_version" in payload else "missing"
+        raise ModelFileError(f"{where}: no valid model format_version ({given}; expected a whole number from 1): "
+                             "not a model description lstmlab wrote, or a damaged one")
+    if version > FORMAT_VERSION:
+        writer = f"lstmlab {payload['lstmlab_version']}" if payload.get("lstmlab_version") else "a newer lstmlab"
+        raise ModelFileError(f"{where}: model format {version} (written by {writer}) cannot be read "
+                             f"by this lstmlab, which reads {_READ_FORMATS}; upgrade lstmlab: pip install -U lstmlab")
+    return version
+
+
 def _find_model_file(path: Path) -> Path:
     """A run directory, an export folder, or a checkpoint file -> the file to read."""
     if path.is_file():
@@ -66,7 +158,7 @@ def _find_model_file(path: Path) -> Path:
     )
 
 
-def _read_export(weights: Path) -> tuple[dict, dict[str, torch.Tensor]]:
+def _read_export(weights: Path) -> tuple[dict, State]:
     """Payload and tensors from ONE read of the file: safetensors' `safe_open` reopens the file by name for its
     tensors, which could mix two exports while the folder is being replaced."""
     data = weights.read_bytes()
@@ -84,9 +176,9 @@ def _read_export(weights: Path) -> tuple[dict, dict[str, torch.Tensor]]:
         raise ModelFileError(f"{weights.parent}: no readable model description ({error})") from None
 
 
-def load_model_file(path: str | Path, kind: str | None = None) -> tuple[dict, dict[str, torch.Tensor]]:
-    """(payload, network state dict) from any model path; refuses other model kinds with a clear message
-    (`kind=None` accepts any kind)."""
+def load_model_file(path: str | Path, kind: str | None = None) -> tuple[dict, State]:
+    """(payload, network state dict) from any model path, in today's format (older ones upgraded); refuses other
+    model kinds and formats this lstmlab does not read with a clear message (`kind=None` accepts any kind)."""
     path = Path(path).expanduser()
     if not path.exists():
         raise ModelFileError(f"{path}: no such file or directory")
@@ -104,8 +196,12 @@ def load_model_file(path: str | Path, kind: str | None = None) -> tuple[dict, di
         payload = checkpoint["lstmlab"]
         prefix = "net."
         state = {k[len(prefix):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
+    if not isinstance(payload, dict):
+        raise ModelFileError(f"{found}: the model description is a {type(payload).__name__}, not a JSON object")
+    version = _format_version(payload, found)
     if kind is not None and payload.get("kind") != kind:
         raise ModelFileError(f"{found}: this is a {payload.get('kind')!r} model, expected a {kind!r} model")
-    if payload.get("format_version", 0) > FORMAT_VERSION:
-        raise ModelFileError(f"{found}: written by a newer lstmlab (format {payload['format_version']})")
+    while version < FORMAT_VERSION:
+        payload, state = UPGRADES[version](payload, state, found)
+        version = payload["format_version"]
     return payload, state
