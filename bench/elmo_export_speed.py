@@ -11,10 +11,10 @@ input: peak RSS of `--layers top` on the input and on a longer file of other sen
 PTB train), one export each.
 
 Input: PTB test (the default; not bundled: $LSTMLAB_DATA_DIR/ptb_lm/ptb.test.txt, one tokenized sentence per line)
-or `--input FILE` (plain or gzipped; `--tokenize` for raw text). Blank lines are skipped: the command refuses them.
+or `--input FILE` (plain or gzipped; `--no-tokenized` for raw text). Blank lines are skipped: the command refuses them.
 
     python bench/elmo_export_speed.py --model logs/bilm_ptb/runs/<ts>
-    python bench/elmo_export_speed.py --model logs/bilm_text/runs/<ts> --input data/inaugural/test.txt.gz --tokenize
+    python bench/elmo_export_speed.py --model logs/bilm_text/runs/<ts> --input data/inaugural/test.txt.gz --no-tokenized
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from pathlib import Path
 
 import torch
 
+from lstmlab.cli import options
 from lstmlab.cli.elmo import export
 from lstmlab.inference.elmo import Elmo
 from lstmlab.utils.malloc_tuning import tune_malloc
@@ -48,7 +49,7 @@ def peak_rss_mb() -> float:
     return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")) / 1024
 
 
-def child(model: str, input_path: Path, layers: str, batch_size: int, raw: bool) -> dict:
+def child(model: str, input_path: Path, layers: str, batch_size: int, tokenized: bool) -> dict:
     """One export in this process, as `lstmlab-elmo` runs it: seconds, counts, output size and RSS."""
     tune_malloc()
     bound_primitive_cache()
@@ -59,7 +60,7 @@ def child(model: str, input_path: Path, layers: str, batch_size: int, raw: bool)
         output = Path(folder) / "elmo.h5"
         start = time.perf_counter()
         sentences, tokens, _ = export(elmo, (line for line in handle if line.strip()), str(input_path), output,
-                                      layers=layers, batch_size=batch_size, raw=raw, progress=False)
+                                      layers=layers, batch_size=batch_size, tokenized=tokenized, progress=False)
         seconds = time.perf_counter() - start
         output_mb = output.stat().st_size / 2**20
     return {"seconds": seconds, "sentences": sentences, "tokens": tokens, "output_mb": output_mb,
@@ -70,7 +71,7 @@ def run_child(args: argparse.Namespace, input_path: Path, layers: str, runs: lis
     """One export in a fresh process; its result is appended to `runs`, its seconds returned (for `compare`)."""
     command = [sys.executable, __file__, "--child", layers, "--model", args.model, "--input", str(input_path),
                "--batch-size", str(args.batch_size)]
-    command += ["--tokenize"] if args.tokenize else []
+    command += ["--tokenized" if args.tokenized else "--no-tokenized"]
     command += ["--threads", str(args.threads)] if args.threads else []
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
@@ -84,8 +85,7 @@ def main() -> None:
     parser.add_argument("--model", required=True, help="biLM run directory, exported model folder or .ckpt file")
     parser.add_argument("--input", type=Path, help="one sentence per line, plain or gzipped (default: PTB test from "
                                                    "$LSTMLAB_DATA_DIR/ptb_lm/ptb.test.txt)")
-    parser.add_argument("--tokenize", action="store_true", help="input is raw text: tokenize it (as lstmlab-elmo "
-                                                                 "--tokenize)")
+    options.add_tokenized(parser, default=True, why="as lstmlab-elmo's")
     parser.add_argument("--batch-size", type=int, default=64, help="sentences per forward pass (default 64)")
     parser.add_argument("--rounds", type=int, default=3, help="exports per layer choice; seconds are medians")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice, one per core)")
@@ -97,7 +97,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.child:
-        print(json.dumps(child(args.model, args.input, args.child, args.batch_size, args.tokenize)))
+        print(json.dumps(child(args.model, args.input, args.child, args.batch_size, args.tokenized)))
         return
 
     # imported here, not above: the children's peak RSS must be the command's, without Lightning and datasets

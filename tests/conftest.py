@@ -92,6 +92,16 @@ def compose_config(config_name: str, overrides: list[str], output_dir: Path) -> 
     return cfg
 
 
+def evaluate_as_command(overrides: list[str], output_dir: Path) -> dict:
+    """`lstmlab-eval` with these overrides, in this process: inside an initialised Hydra, as the command runs, since
+    without data=... it composes the data config of the model's kind."""
+    from lstmlab.cli.eval import evaluate
+
+    cfg = compose_config("eval.yaml", overrides, output_dir)
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        return evaluate(cfg)
+
+
 def train_tiny(tiny: dict[str, Path], vectors: Path, output_dir: Path, *extra: str) -> dict:
     """The quick-start experiment, tiny and short, on the tiny EWT cut."""
     from lstmlab.cli.train import train

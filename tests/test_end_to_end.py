@@ -4,18 +4,21 @@ resume after an interruption, and the model files a user might get wrong."""
 from __future__ import annotations
 
 import json
+import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, compose_config, train_tiny
+from conftest import ROOT, compose_config, evaluate_as_command, tiny_data_overrides, train_tiny
+from omegaconf import OmegaConf
 from safetensors.torch import load_file
 
 from lstmlab import Tagger
-from lstmlab.cli.eval import evaluate
+from lstmlab.cli.eval import data_given, evaluate
 from lstmlab.data.conllu_reader import read_conllu
 from lstmlab.io.model_folder import ModelFileError, load_model_file
 
@@ -130,6 +133,45 @@ def test_eval_unknown_tag_names_file_and_line(trained, tiny_ewt, tmp_path):
     with pytest.raises(ValueError, match=r"bad.conllu:2: tag 'NAME' of word .* is not one of the 17 tags"):
         evaluate(cfg)
     assert "bad.conllu:2" in (tmp_path / "FAILED").read_text()
+
+
+def test_only_a_data_config_choice_counts_as_data_given():
+    assert data_given(["ckpt_path=x", "data=ud_gum"]) and data_given(["+data=ud_gum"])
+    assert not data_given(["ckpt_path=x", "data.test_path=my.conllu", "paths.data_dir=/d"])
+
+
+@pytest.mark.parametrize("inside", ["", "model", "checkpoints/best.ckpt"])
+def test_eval_without_data_tests_a_tagger_on_the_data_of_its_training_run(inside, trained, tiny_ewt, tiny_vectors,
+                                                                          tmp_path, caplog):
+    """The run's .hydra/config.yaml, as Hydra writes it (unresolved), names the tiny test file: no data=... needed,
+    given the run, its model/ folder or one of its checkpoints."""
+    run = Path(shutil.copytree(trained[0], tmp_path / "run"))
+    config = compose_config("train.yaml", ["experiment=pos_quick", *tiny_data_overrides(tiny_ewt, tiny_vectors)], run)
+    (run / ".hydra").mkdir()
+    OmegaConf.save({key: config[key] for key in config if key != "hydra"}, run / ".hydra" / "config.yaml")
+    assert "${seed}" in (run / ".hydra" / "config.yaml").read_text()  # resolved against the eval config
+    with caplog.at_level(logging.INFO, logger="lstmlab.cli.eval"):
+        report = evaluate_as_command([f"ckpt_path={run / inside}", "extras.print_config=false"], tmp_path / "eval")
+    assert report["test_path"] == str(tiny_ewt["test"])
+    assert report["accuracy"] == pytest.approx(trained[1]["test/acc"], abs=1e-6)
+    assert f"testing on the data config {run} was trained with" in caplog.text
+
+
+def test_lstmlab_eval_tests_a_bare_model_folder_on_the_example_data_of_its_kind(trained, tmp_path):
+    """A model folder copied out of its run has no training config beside it: the command, given no data=...,
+    tests it on its kind's example data config (a tagger: ud_ewt, bundled, offline)."""
+    model = Path(shutil.copytree(trained[0] / "model", tmp_path / "shipped" / "model"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-m", "lstmlab.cli.eval", f"ckpt_path={model}",
+                             f"paths.log_dir={tmp_path / 'logs'}", "extras.print_config=false"],
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (report_file,) = (tmp_path / "logs/eval/runs").glob("*/report.json")
+    report = json.loads(report_file.read_text())
+    assert report["test_path"].endswith("ud_english_ewt/en_ewt-ud-test.conllu")
+    assert report["tokens"] > 20_000  # all of EWT test
+    log = (report_file.parent / "eval.log").read_text()
+    assert "testing on data=ud_ewt, the example data config of 'tagger' models" in log
 
 
 def test_resumed_run_ends_where_an_uninterrupted_run_ends(tiny_ewt, tiny_vectors, tmp_path):

@@ -3,9 +3,14 @@ evaluation reports and resuming."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
-from conftest import CONF_DIR, compose_config, tiny_nli_overrides
+from conftest import CONF_DIR, ROOT, compose_config, evaluate_as_command, tiny_nli_overrides
 from safetensors.torch import load_file
 
 from lstmlab import SentenceEncoder
@@ -123,7 +128,26 @@ def test_eval_of_an_nli_model_reports_classes_and_names_the_data_it_needs(traine
     assert report["tokens"] == 80 and {row["tag"] for row in report["per_tag"]} == {"entailment", "neutral",
                                                                                    "contradiction"}
     assert "contradiction" in (tmp_path / "per_tag.txt").read_text()
-    wrong = compose_config("eval.yaml", [f"ckpt_path={trained_nli[0]}", "extras.print_config=false"], tmp_path)
+    wrong = [f"ckpt_path={trained_nli[0]}", "data=ud_ewt", "extras.print_config=false"]  # given: no choice made
     with pytest.raises(ValueError, match=r"holds a 'nli' model, tested on NLIDataModule data, but the data config "
                                          r"makes a TaggingDataModule: pass data=snli_devtrain"):
-        evaluate(wrong)
+        evaluate_as_command(wrong, tmp_path)
+
+
+def test_lstmlab_eval_without_data_tests_an_nli_run_on_its_own_test_file(tiny_snli, tiny_vectors, tmp_path):
+    """`lstmlab-train` then `lstmlab-eval ckpt_path=<run>/checkpoints/best.ckpt`, no data=...: the data config of
+    the run's .hydra/config.yaml, not eval.yaml's default tagging data (which was a kind-mismatch error)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    run = tmp_path / "run"
+    trained = subprocess.run([sys.executable, "-m", "lstmlab.cli.train", *tiny_nli_overrides(tiny_snli, tiny_vectors),
+                              "trainer.max_epochs=1", f"hydra.run.dir={run}"],
+                             capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    result = subprocess.run([sys.executable, "-m", "lstmlab.cli.eval", f"ckpt_path={run}/checkpoints/best.ckpt",
+                             f"paths.log_dir={tmp_path / 'logs'}", "extras.print_config=false"],
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (report_file,) = (tmp_path / "logs/eval/runs").glob("*/report.json")
+    report = json.loads(report_file.read_text())
+    assert report["test_path"] == str(tiny_snli["test"]) and report["tokens"] == 80
+    assert f"testing on the data config {run} was trained with" in (report_file.parent / "eval.log").read_text()

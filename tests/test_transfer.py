@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FULL_DATA, needs_full_data
+from conftest import FULL_DATA, needs_bf16, needs_full_data
 from scipy.stats import pearsonr, spearmanr
 
 from lstmlab.cli.eval_transfer import main
@@ -276,7 +276,7 @@ def test_command_scores_every_task_and_writes_json_and_markdown(tmp_path, vector
     data = write_tiny_data(tmp_path / "data")
     output = tmp_path / "report"
     assert main(["--vectors", str(vectors_file), "--data-dir", str(data), "--folds", "3", "--inner-folds", "3",
-                 "--output-dir", str(output)]) == 0
+                 "-o", str(output)]) == 0
     assert sorted(p.name for p in output.iterdir()) == ["transfer.json", "transfer.md"]
     report = json.loads((output / "transfer.json").read_text())
     assert set(report) >= {"model", "source", "dim", "settings", "tasks", "seconds"}
@@ -302,14 +302,28 @@ def test_command_scores_an_exported_model_as_its_vectors(tmp_path, encoder, vect
     data = write_tiny_data(tmp_path / "data")
     model = encoder.save(tmp_path / "model")
     common = ["--data-dir", str(data), "--tasks", "stsb,mr", "--folds", "3", "--inner-folds", "3"]
-    assert main(["--model", str(model), *common, "--output-dir", str(tmp_path / "m")]) == 0
-    assert main(["--vectors", str(vectors_file), *common, "--output-dir", str(tmp_path / "v")]) == 0
+    assert main(["--model", str(model), *common, "-o", str(tmp_path / "m")]) == 0
+    assert main(["--vectors", str(vectors_file), *common, "-o", str(tmp_path / "v")]) == 0
     by_model, by_vectors = (json.loads((tmp_path / run / "transfer.json").read_text()) for run in ("m", "v"))
     assert by_model["source"] == {"model": str(model)} and list(by_model["tasks"]) == ["mr", "stsb"]
     for name, task in by_model["tasks"].items():
         assert task["metrics"] == pytest.approx(by_vectors["tasks"][name]["metrics"]), name
+    assert "report in " in capsys.readouterr().err  # the summary line of each run
     assert main(["--model", str(tmp_path / "missing"), *common]) == 2
     assert capsys.readouterr().err.startswith(f"lstmlab-eval-transfer: error: {tmp_path / 'missing'}: no such file")
+
+
+@needs_bf16
+def test_command_scores_an_nli_model_in_bf16_and_notes_its_settings(tmp_path, trained_nli):
+    model = str(trained_nli[0])
+    common = ["--model", model, "--data-dir", str(write_tiny_data(tmp_path / "data")), "--tasks", "mr", "--folds", "3",
+              "--inner-folds", "3"]
+    assert main([*common, "-o", str(tmp_path / "fp32")]) == 0
+    assert main([*common, "--bf16", "--tokenized", "-o", str(tmp_path / "bf16")]) == 0
+    full, half = (json.loads((tmp_path / run / "transfer.json").read_text()) for run in ("fp32", "bf16"))
+    assert half["source"] == {"model": model, "input": "whitespace-tokenized", "precision": "bf16"}
+    assert half["tasks"]["mr"]["metrics"]["accuracy"] == pytest.approx(full["tasks"]["mr"]["metrics"]["accuracy"],
+                                                                       abs=5)
 
 
 def test_command_names_a_missing_task_folder_and_how_to_set_it(tmp_path, capsys):

@@ -1,15 +1,18 @@
-"""What the export command lines share: bad input and missing files end in one `prog: error: ...` line and exit
-status 2, an interrupt in status 130 (the output is written atomically, so nothing partial is left)."""
+"""What the command lines share (their options are in `lstmlab.cli.options`): bad input and missing files end in
+one `prog: error: ...` line and exit status 2, an interrupt in status 130 (outputs are written atomically, so
+nothing partial is left)."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 from lstmlab.data.errors import DataFormatError
 from lstmlab.io.model_folder import ModelFileError
+from lstmlab.utils.atomic_file import atomic_file
 
 
 def describe_os_error(error: OSError) -> str:
@@ -52,3 +55,14 @@ def open_input(path: str) -> tuple[BinaryIO, str, int | None]:
     file = Path(path)
     handle = file.open("rb")
     return handle, path, count_lines(file) if file.is_file() else None
+
+
+@contextmanager
+def text_output(path: Path | None) -> Iterator[TextIO]:
+    """Standard output for None; else the file `path`, which appears whole when the block succeeds and otherwise
+    not at all (an older file is left as it was)."""
+    if path is None:
+        yield sys.stdout
+        return
+    with atomic_file(path) as temporary, temporary.open("w", encoding="utf-8") as out:
+        yield out

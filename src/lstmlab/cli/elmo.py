@@ -1,13 +1,13 @@
 """`lstmlab-elmo --model RUN_DIR tokenized.txt -o elmo.h5 [--layers all|top|average]`: contextual embeddings of
 every line with a trained biLM, in the HDF5 layout of allennlp's `elmo` command.
 
-Each input line is one sentence of whitespace-separated tokens (use --tokenize for raw text). Line i (from 0) is
-the dataset "i": [layers, tokens, dim] with --layers all (the token layer where the model has one, then each LSTM
-layer), [tokens, dim] with top (the last LSTM layer) or average (the mean of all layers). The dataset
-"sentence_to_index" holds one JSON string mapping each sentence (its tokens joined by single spaces) to its dataset
-name. An empty line or one longer than the model reads is an error naming the line. The input is read in chunks of
-2,048 lines, so memory does not hold the input; the output appears whole when the export succeeds, and otherwise not
-at all.
+Each input line is one sentence of whitespace-separated tokens, as allennlp reads it (--no-tokenized for raw
+text). Line i (from 0) is the dataset "i": [layers, tokens, dim] with --layers all (the token layer where the model
+has one, then each LSTM layer), [tokens, dim] with top (the last LSTM layer) or average (the mean of all layers).
+The dataset "sentence_to_index" holds one JSON string mapping each sentence (its tokens joined by single spaces) to
+its dataset name. An empty line or one longer than the model reads is an error naming the line. The input is read
+in chunks of 2,048 lines, so memory does not hold the input; the output appears whole when the export succeeds, and
+otherwise not at all.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from lstmlab.cli import options
 from lstmlab.cli.command import open_input, run_command
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
@@ -32,10 +33,11 @@ from lstmlab.utils.onednn_cache import bound_primitive_cache
 CHUNK_LINES = 2048  # lines read and sorted by length at a time
 
 
-def numbered_sentences(handle: Iterable[bytes], name: str, elmo: Elmo, raw: bool) -> Iterator[tuple[int, list[str]]]:
+def numbered_sentences(handle: Iterable[bytes], name: str, elmo: Elmo, tokenized: bool
+                       ) -> Iterator[tuple[int, list[str]]]:
     """(0-based index, tokens) per line; an empty or over-long line is a DataFormatError naming it."""
     for number, line in decode_lines(handle, name):
-        tokens = tokenize(line) if raw else line.split()
+        tokens = line.split() if tokenized else tokenize(line)
         if not tokens:
             raise DataFormatError(name, number, "empty line: expected one sentence of tokens per line")
         if len(tokens) > elmo.max_sentence_length:
@@ -45,20 +47,20 @@ def numbered_sentences(handle: Iterable[bytes], name: str, elmo: Elmo, raw: bool
 
 
 def export(elmo: Elmo, handle: Iterable[bytes], name: str, output: Path, *, layers: str = "all",
-           batch_size: int = 64, raw: bool = False, progress: bool = True, total: int | None = None
-           ) -> tuple[int, int, int]:
+           batch_size: int = options.BATCH_SIZE, tokenized: bool = True, bf16: bool = False, progress: bool = True,
+           total: int | None = None) -> tuple[int, int, int]:
     """Write every line's representations into `output`; (sentences, tokens, tokens with unknown characters)."""
     lines = tokens_done = unknown_chars = 0
     with ElmoHdf5Writer(output, layers, elmo.dim, elmo.num_layers) as writer, tqdm(
         total=total, unit="sent", desc="elmo", file=sys.stderr, disable=not progress
     ) as progress_bar:
-        for chunk in chunked(numbered_sentences(handle, name, elmo, raw), CHUNK_LINES):
+        for chunk in chunked(numbered_sentences(handle, name, elmo, tokenized), CHUNK_LINES):
             # similar lengths share a batch (little padding), longest first: each later batch fits in memory that an
             # earlier one freed, where shortest-first grows the heap at every batch
             chunk.sort(key=lambda item: len(item[1]), reverse=True)
             for start in range(0, len(chunk), batch_size):
                 batch = chunk[start : start + batch_size]
-                result = elmo([tokens for _, tokens in batch])
+                result = elmo([tokens for _, tokens in batch], bf16=bf16)
                 representations = result.layers.cpu().numpy()
                 unknown_chars += result.unknown_chars
                 for row, (index, tokens) in enumerate(batch):
@@ -69,33 +71,34 @@ def export(elmo: Elmo, handle: Iterable[bytes], name: str, output: Path, *, laye
     return lines, tokens_done, unknown_chars
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="lstmlab-elmo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="biLM run directory, exported model folder or .ckpt file")
-    parser.add_argument("input", help="text file, one tokenized sentence per line (- for standard input)")
-    parser.add_argument("-o", "--output", required=True, type=Path, help="output .h5 file")
+def build_parser() -> argparse.ArgumentParser:
+    parser = options.command_parser("lstmlab-elmo", __doc__)
+    options.add_model(parser, "a bidirectional language model (lstmlab-train experiment=bilm_text, bilm_ptb, ...)")
+    parser.add_argument("input", help="text file, one sentence per line (- for standard input)")
+    options.add_output(parser, "output .h5 file", required=True)
     parser.add_argument("--layers", choices=LAYER_CHOICES, default="all",
                         help="all layers (default), the top LSTM layer, or their average")
-    parser.add_argument("--tokenize", action="store_true", help="input is raw text: tokenize it (default: split "
-                                                                 "on whitespace, as allennlp does)")
-    parser.add_argument("--batch-size", type=int, default=64, help="sentences per forward pass (default 64)")
-    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    options.add_tokenized(parser, default=True, why="allennlp's elmo command reads tokenized sentences")
+    options.add_batch_size(parser)
+    options.add_device(parser)
+    options.add_bf16(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar (the final summary line remains)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     tune_malloc()
     bound_primitive_cache()
 
     def work() -> str:
-        if args.output.is_dir():
-            raise ValueError(f"{args.output}: is a folder; expected an output .h5 file")
         handle, name, total = open_input(args.input)
         with handle:
             elmo = Elmo.load(args.model, device=args.device)
             start = time.perf_counter()
             sentences, tokens, unknown = export(elmo, handle, name, args.output, layers=args.layers,
-                                                batch_size=args.batch_size, raw=args.tokenize,
-                                                progress=not args.quiet, total=total)
+                                                batch_size=args.batch_size, tokenized=args.tokenized,
+                                                bf16=args.bf16, progress=not args.quiet, total=total)
             seconds = time.perf_counter() - start
         unknown_note = f"; {unknown:,} tokens with characters the model never saw" if unknown else ""
         return (f"{sentences:,} sentences, {tokens:,} tokens in {seconds:.1f} s "

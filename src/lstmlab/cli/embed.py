@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from lstmlab.cli import options
 from lstmlab.cli.command import open_input, run_command
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
@@ -58,14 +59,13 @@ def _output_path(text: str) -> Path:
         writer_class(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
-    if Path(text).is_dir():
-        raise argparse.ArgumentTypeError(f"{text}: is a folder; expected an output file")
-    return Path(text)
+    return options.output_file(text)
 
 
 def export(encoder: SentenceEncoder, handle: Iterable[bytes], name: str, output: Path, *, model: str,
-           tokenized: bool = False, batch_size: int = 64, normalize: bool = False, allow_empty: bool = False,
-           bf16: bool = False, progress: bool = True, total: int | None = None) -> tuple[int, int]:
+           tokenized: bool = False, batch_size: int = options.BATCH_SIZE, normalize: bool = False,
+           allow_empty: bool = False, bf16: bool = False, progress: bool = True, total: int | None = None
+           ) -> tuple[int, int]:
     """Encode every line of `handle` (named `name` in errors) into `output`; (rows, empty rows). The output appears
     only on success. `model` is recorded in the .h5/.parquet attributes; `total` lines sizes the progress bar."""
     attributes = {"model": model, "dim": encoder.dim, "normalized": normalize, "tokenized": tokenized}
@@ -82,24 +82,27 @@ def export(encoder: SentenceEncoder, handle: Iterable[bytes], name: str, output:
     return writer.rows, writer.empty_rows
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="lstmlab-embed", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="NLI run directory, exported model folder or .ckpt file")
+def build_parser() -> argparse.ArgumentParser:
+    parser = options.command_parser("lstmlab-embed", __doc__)
+    options.add_model(parser, "a sentence encoder trained on NLI (lstmlab-train experiment=nli_cpu, ...) or saved "
+                              "by SentenceEncoder.save")
     parser.add_argument("input", nargs="?", default="-", help="text file, one sentence per line (default or -: "
                                                                "standard input)")
-    parser.add_argument("-o", "--output", required=True, type=_output_path,
-                        help=f"output file; the format follows the extension: {', '.join(WRITERS)}")
-    parser.add_argument("--tokenized", action="store_true", help="input is tokenized: split on whitespace only")
-    parser.add_argument("--batch-size", type=int, default=64, help="sentences per forward pass (default 64)")
+    options.add_output(parser, f"output file; the format follows the extension: {', '.join(WRITERS)}",
+                       check=_output_path, required=True)
+    options.add_tokenized(parser, default=False)
+    options.add_batch_size(parser)
     parser.add_argument("--normalize", action="store_true", help="scale each vector to unit L2 length")
     parser.add_argument("--allow-empty", action="store_true",
                         help="give empty lines a zero vector (flagged in `empty`) instead of stopping with an error")
-    parser.add_argument("--device", default="cpu", help="torch device to encode on (default cpu)")
-    parser.add_argument("--bf16", action="store_true", help="compute in bfloat16 where the CPU or GPU supports it: "
-                                                            "~1.7x faster, vectors within ~1e-3 of float32")
+    options.add_device(parser)
+    options.add_bf16(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar (the final summary line remains)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     tune_malloc()
     bound_primitive_cache()
 

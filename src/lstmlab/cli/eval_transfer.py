@@ -2,8 +2,8 @@
 
 MR CR SUBJ MPQA SST2 TREC MRPC SICK-R SICK-E STS-B (all ten by default), by the protocol of
 docs/transfer_protocol.md; prints the results as a row of the InferSent paper's Table 4 and writes transfer.json
-and transfer.md into --output-dir. `--vectors GLOVE.txt.gz` instead of --model scores the bag-of-vectors baseline
-(the mean of the sentence's word vectors) the same way.
+and transfer.md into the folder -o/--output. `--vectors GLOVE.txt.gz` instead of --model scores the bag-of-vectors
+baseline (the mean of the sentence's word vectors) the same way.
 
 Task data is read from --data-dir (default: $LSTMLAB_DATA_DIR, else data/ of the checkout), laid out as SentEval's
 data/downstream: senteval/{MR,CR,SUBJ,MPQA,TREC,MRPC,SST/binary}/, sick/ and stsbenchmark/.
@@ -18,14 +18,20 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from lstmlab.cli import options
+from lstmlab.cli.command import run_command
 from lstmlab.data import locations
-from lstmlab.data.errors import DataFormatError
-from lstmlab.io.model_folder import ModelFileError
 from lstmlab.transfer.evaluate import Encoder, EvaluationSettings, evaluate_task
 from lstmlab.transfer.report import make_report, text_table, write_report
 from lstmlab.transfer.tasks import TASKS, TaskData
 from lstmlab.utils.malloc_tuning import tune_malloc
+
+if TYPE_CHECKING:
+    from lstmlab.inference.sentence_encoder import SentenceEncoder
 
 log = logging.getLogger("lstmlab.cli.eval_transfer")
 
@@ -66,16 +72,37 @@ def locate(name: str, data_dir: Path, overrides: dict[str, Path]) -> Path:
     return path
 
 
+class CommandEncoder:
+    """A SentenceEncoder behind the protocol's `Encoder`, whose encode(sentences, batch_size) knows neither
+    --tokenized nor --bf16: both are applied to every call here."""
+
+    def __init__(self, encoder: SentenceEncoder, tokenized: bool, bf16: bool) -> None:
+        self.encoder, self.tokenized, self.bf16 = encoder, tokenized, bf16
+        self.dim = encoder.dim
+
+    def encode(self, sentences: list[str], batch_size: int = options.BATCH_SIZE) -> np.ndarray:
+        inputs = [sentence.split() for sentence in sentences] if self.tokenized else sentences
+        return self.encoder.encode(inputs, batch_size=batch_size, bf16=self.bf16)
+
+
 def load_encoder(args: argparse.Namespace) -> tuple[Encoder, str, dict[str, str]]:
-    """(encoder, row label, source) for --model or --vectors."""
+    """(encoder on --device, row label, source) for --model or --vectors; the source notes --tokenized and --bf16."""
     from lstmlab.inference.sentence_encoder import (
         SentenceEncoder,  # torch and the model code only once arguments are fine
     )
 
     if args.vectors:
-        label = f"bag of vectors: {args.vectors.name}"
-        return SentenceEncoder.from_vectors(args.vectors), label, {"vectors": str(args.vectors)}
-    return SentenceEncoder.load(args.model, device=args.device), str(args.model), {"model": str(args.model)}
+        encoder = SentenceEncoder.from_vectors(args.vectors)
+        encoder.net.to(args.device)
+        label, source = f"bag of vectors: {args.vectors.name}", {"vectors": str(args.vectors)}
+    else:
+        encoder = SentenceEncoder.load(args.model, device=args.device)
+        label, source = str(args.model), {"model": str(args.model)}
+    if args.tokenized:
+        source["input"] = "whitespace-tokenized"
+    if args.bf16:
+        source["precision"] = "bf16"
+    return CommandEncoder(encoder, args.tokenized, args.bf16), label, source
 
 
 def evaluate(args: argparse.Namespace) -> dict:
@@ -99,11 +126,11 @@ def evaluate(args: argparse.Namespace) -> dict:
     return make_report(label, source, encoder.dim, settings, results, time.perf_counter() - start)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="lstmlab-eval-transfer", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> argparse.ArgumentParser:
+    parser = options.command_parser("lstmlab-eval-transfer", __doc__)
     what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--model", help="sentence encoder: run directory, exported model folder or .ckpt file")
+    options.add_model(what, "a sentence encoder trained on NLI (lstmlab-train experiment=nli_cpu, ...) or saved by "
+                            "SentenceEncoder.save", required=False)
     what.add_argument("--vectors", type=Path, help="word vectors file (GloVe text format, .txt or .txt.gz): "
                                                    "evaluate the bag-of-vectors baseline")
     parser.add_argument("--tasks", type=_task_names, default=list(TASKS),
@@ -113,30 +140,38 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder holding senteval/, sick/, stsbenchmark/ (default: $LSTMLAB_DATA_DIR, else data/)")
     parser.add_argument("--path", type=_path_override, action="append", default=[], metavar="TASK=PATH",
                         help="read TASK from PATH instead (repeatable)")
-    parser.add_argument("--output-dir", type=Path,
-                        help="where transfer.json and transfer.md go (default: logs/transfer/<timestamp>/)")
-    parser.add_argument("--batch-size", type=int, default=64, help="sentences per encoder call")
+    options.add_tokenized(parser, default=False, why="the protocol hands the encoder the raw text of the task "
+                                                    "files; --tokenized splits them as SentEval does")
+    options.add_output(parser, "folder that transfer.json and transfer.md go into (default: "
+                               "logs/transfer/<timestamp>/)", check=Path)
+    options.add_batch_size(parser)
     parser.add_argument("--seed", type=int, default=1111, help="cross-validation folds and classifiers (SentEval's)")
     parser.add_argument("--folds", type=_at_least_two, default=10,
                         help="cross-validation folds that score MR, CR, SUBJ, MPQA")
     parser.add_argument("--inner-folds", type=_at_least_two, default=10,
                         help="cross-validation folds that choose the classifier's C")
-    parser.add_argument("--device", default="cpu", help="device of the --model encoder (cpu, cuda, cuda:1, ...)")
+    options.add_device(parser)
+    options.add_bf16(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
+    if args.bf16 and args.vectors:
+        parser.error("--bf16 is for a --model's LSTM; the bag of vectors (--vectors) has none and computes in "
+                     "float32")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     tune_malloc()
-    output_dir = args.output_dir or Path.cwd() / "logs" / "transfer" / datetime.now().strftime(
-        "%Y-%m-%d_%H-%M-%S")
+    output_dir = args.output or Path.cwd() / "logs" / "transfer" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
 
-    try:
+    def work() -> str:
         report = evaluate(args)
         json_path, markdown_path = write_report(report, output_dir)
-    except (DataFormatError, ModelFileError, FileNotFoundError) as error:
-        print(f"lstmlab-eval-transfer: error: {error}", file=sys.stderr)
-        return 2
-    print(text_table(report))
-    print(f"{report['seconds']:.0f} s; report in {json_path} and {markdown_path.name}")
-    return 0
+        print(text_table(report))
+        return f"{report['seconds']:.0f} s; report in {json_path} and {markdown_path.name}"
+
+    return run_command("lstmlab-eval-transfer", work)
 
 
 if __name__ == "__main__":

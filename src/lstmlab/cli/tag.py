@@ -1,22 +1,25 @@
-"""`lstmlab-tag --model RUN_DIR < raw.txt > tagged.conllu`: tag raw text, one sentence per line.
+"""`lstmlab-tag --model RUN_DIR raw.txt -o tagged.conllu` (or `< raw.txt > tagged.conllu`): tag raw text, one
+sentence per line.
 
 Lines are tokenized by the rule in `lstmlab.data.tokenize` (or split on whitespace with --tokenized).
-The output has one sentence per input line, in CoNLL-U (tag in UPOS or XPOS column) or TSV (token<TAB>tag).
+The output has one sentence per input line, in CoNLL-U (tag in UPOS or XPOS column) or TSV (token<TAB>tag); with
+-o it appears whole when tagging succeeds, and otherwise not at all (an older file is left as it was).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import TextIO
 
+from lstmlab.cli import options
+from lstmlab.cli.command import open_input, run_command, text_output
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
 from lstmlab.data.tokenize import tokenize
 from lstmlab.inference.tagger import TaggedSentence, Tagger
-from lstmlab.io.model_folder import ModelFileError
 from lstmlab.utils.malloc_tuning import tune_malloc
 from lstmlab.utils.onednn_cache import bound_primitive_cache
 
@@ -26,10 +29,10 @@ UPOS_TAGS = frozenset(
 CHUNK_LINES = 4096  # sentences tagged per batch of input, so large inputs stream
 
 
-def read_sentences(handle: Iterable[bytes], name: str, pretokenized: bool) -> Iterator[tuple[str, list[str]]]:
+def read_sentences(handle: Iterable[bytes], name: str, tokenized: bool) -> Iterator[tuple[str, list[str]]]:
     """(text, tokens) per line; an empty line is an error, since every line must be one sentence."""
     for number, line in decode_lines(handle, name):
-        tokens = line.split() if pretokenized else tokenize(line)
+        tokens = line.split() if tokenized else tokenize(line)
         if not tokens:
             raise DataFormatError(name, number, "empty line: expected one sentence per line")
         yield line, tokens
@@ -48,37 +51,56 @@ def write_tsv(out: TextIO, sentence: TaggedSentence) -> None:
     out.write("\n")
 
 
+def tag(tagger: Tagger, handle: Iterable[bytes], name: str, out: TextIO, *, tokenized: bool = False,
+        output_format: str = "conllu", batch_size: int = options.BATCH_SIZE, bf16: bool = False) -> tuple[int, int]:
+    """Tag every line of `handle` (named `name` in errors) into `out`; (sentences, tokens)."""
+    upos = set(tagger.tags) <= UPOS_TAGS
+    sentences = tokens = 0
+    for chunk in chunked(read_sentences(handle, name, tokenized), CHUNK_LINES):
+        tagged = tagger.predict([line_tokens for _, line_tokens in chunk], batch_size=batch_size, bf16=bf16)
+        for (text, _), sentence in zip(chunk, tagged, strict=True):
+            sentences += 1
+            tokens += len(sentence.tokens)
+            if output_format == "conllu":
+                write_conllu(out, sentences, text, sentence, upos)
+            else:
+                write_tsv(out, sentence)
+    return sentences, tokens
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = options.command_parser("lstmlab-tag", __doc__)
+    options.add_model(parser, "a tagger (lstmlab-train experiment=pos_quick, pos_ewt, ...)")
+    parser.add_argument("input", nargs="?", default="-", help="text file, one sentence per line (default or -: "
+                                                               "standard input)")
+    options.add_output(parser, "output file (default: standard output)")
+    options.add_tokenized(parser, default=False)
+    parser.add_argument("--format", choices=("conllu", "tsv"), default="conllu",
+                        help="CoNLL-U (the tag in the UPOS or XPOS column) or token<TAB>tag (default conllu)")
+    options.add_batch_size(parser)
+    options.add_device(parser)
+    options.add_bf16(parser)
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="lstmlab-tag", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="run directory, exported model folder or .ckpt file")
-    parser.add_argument("input", nargs="?", type=Path, help="text file (default: standard input)")
-    parser.add_argument("--tokenized", action="store_true", help="input is tokenized: split on whitespace only")
-    parser.add_argument("--format", choices=("conllu", "tsv"), default="conllu")
-    parser.add_argument("--batch-size", type=int, default=256)
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     tune_malloc()
     bound_primitive_cache()
 
-    try:
-        tagger = Tagger.load(args.model)
-        upos = set(tagger.tags) <= UPOS_TAGS
-        handle = args.input.open("rb") if args.input else sys.stdin.buffer
-        name = str(args.input) if args.input else "<stdin>"
-        number = 0
+    def work() -> str:
+        handle, name, _ = open_input(args.input)
         with handle:
-            for chunk in chunked(read_sentences(handle, name, args.tokenized), CHUNK_LINES):
-                tagged = tagger.predict([tokens for _, tokens in chunk], batch_size=args.batch_size)
-                for (text, _), sentence in zip(chunk, tagged, strict=True):
-                    number += 1
-                    if args.format == "conllu":
-                        write_conllu(sys.stdout, number, text, sentence, upos)
-                    else:
-                        write_tsv(sys.stdout, sentence)
-    except (DataFormatError, ModelFileError, FileNotFoundError) as error:
-        print(f"lstmlab-tag: error: {error}", file=sys.stderr)
-        return 2
-    return 0
+            tagger = Tagger.load(args.model, device=args.device)
+            start = time.perf_counter()
+            with text_output(args.output) as out:
+                sentences, tokens = tag(tagger, handle, name, out, tokenized=args.tokenized,
+                                        output_format=args.format, batch_size=args.batch_size, bf16=args.bf16)
+            seconds = time.perf_counter() - start
+        return (f"{sentences:,} sentences, {tokens:,} tokens in {seconds:.1f} s "
+                f"({tokens / max(seconds, 1e-9):,.0f} tokens/s) -> {args.output or '<stdout>'}")
+
+    return run_command("lstmlab-tag", work)
 
 
 if __name__ == "__main__":

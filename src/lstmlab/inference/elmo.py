@@ -18,6 +18,7 @@ import torch
 from lstmlab.data.text_vocabs import TextVocabs
 from lstmlab.io.model_folder import load_model_file
 from lstmlab.models.bilm import BiLanguageModel
+from lstmlab.utils.cpu import bf16_autocast
 
 
 @dataclass
@@ -67,8 +68,9 @@ class Elmo:
         return token_lists
 
     @torch.inference_mode()
-    def __call__(self, sentences: Sequence[Sequence[str]]) -> ElmoOutput:
-        """Representations of one batch of tokenized sentences, padded to the longest."""
+    def __call__(self, sentences: Sequence[Sequence[str]], bf16: bool = False) -> ElmoOutput:
+        """Representations of one batch of tokenized sentences, padded to the longest, in float32. `bf16` computes
+        in bfloat16 (GPUs, CPUs with AVX-512 bf16 or AMX; refused elsewhere): faster, vectors within ~1e-2."""
         token_lists = self.check(sentences)
         if not token_lists:
             raise ValueError("no sentences given")
@@ -76,6 +78,7 @@ class Elmo:
         padded = encoded.padded(range(len(token_lists)))
         device = next(self.net.parameters()).device
         mask = padded["mask"].to(device)
-        layers = self.net.sentence_layers(padded["chars"].to(device), mask)
+        with bf16_autocast(device, bf16):
+            layers = self.net.sentence_layers(padded["chars"].to(device), mask)
         unknown_chars = encoded.tokens_where(encoded.forms_with_char(self.vocabs.chars.unk_index))
         return ElmoOutput(layers.float(), mask, unknown_chars)

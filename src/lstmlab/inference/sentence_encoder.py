@@ -22,10 +22,10 @@ from lstmlab.data.text_vocabs import TextVocabs
 from lstmlab.data.tokenize import tokenize
 from lstmlab.data.vectors import load_word_vectors
 from lstmlab.data.vocab import PAD, UNK, Vocab
-from lstmlab.io.model_folder import ModelFileError, load_model_file, model_payload, save_model_folder
+from lstmlab.io.model_folder import WrongModelKind, load_model_file, model_payload, save_model_folder
 from lstmlab.models.nli_classifier import NLIClassifier, NLIConfig
 from lstmlab.utils.atomic_file import atomic_file
-from lstmlab.utils.cpu import bf16_lstm_supported, cpu_model
+from lstmlab.utils.cpu import bf16_autocast
 
 Sentences = str | Sequence[str] | Sequence[Sequence[str]]
 
@@ -38,11 +38,11 @@ class SentenceEncoder:
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> SentenceEncoder:
         """From a run directory, an export folder or a `.ckpt` file of an NLI model (read with weights_only=True);
-        a model of another kind (a tagger, a language model) is a ModelFileError that says so."""
+        a model of another kind (a tagger, a language model) is a WrongModelKind (a ModelFileError) that says so."""
         try:
             payload, state = load_model_file(path, NLIClassifier.kind)
-        except ModelFileError as error:
-            raise ModelFileError(f"{error}. SentenceEncoder needs a sentence encoder trained on NLI "
+        except WrongModelKind as error:
+            raise WrongModelKind(f"{error}. SentenceEncoder needs a sentence encoder trained on NLI "
                                  "(lstmlab-train experiment=nli_cpu) or SentenceEncoder.from_vectors(...)") from None
         net = NLIClassifier.from_saved(payload["net_config"], state)
         return cls(net.to(device), TextVocabs.from_dict(payload["vocabs"]))
@@ -96,9 +96,6 @@ class SentenceEncoder:
         taken as they are. An empty sentence is an error, or, with `allow_empty`, a zero vector. `bf16` computes in
         bfloat16 (CPUs with AVX-512 bf16 or AMX, GPUs): 1.6-1.7x faster on such a CPU, vectors within ~1e-3.
         """
-        if bf16 and self.device.type == "cpu" and not bf16_lstm_supported():
-            raise ValueError(f"bf16 needs a CPU whose oneDNN runs a bf16 LSTM (AVX-512 bf16 or AMX); this one "
-                             f"({cpu_model()}) cannot: encode in float32")
         token_lists, single = self._token_lists(sentences)
         empty = [i for i, tokens in enumerate(token_lists) if not tokens]
         if empty and not allow_empty:
@@ -109,8 +106,8 @@ class SentenceEncoder:
         encoded = self.vocabs.encode_tokens(token_lists[i] for i in present)
         # longest first, like sentence-transformers: a memory problem shows at once, and the bar slows down after
         by_length = BucketBatchSampler(EpochSampler(len(present), shuffle=False), -encoded.lengths, batch_size)
-        with (tqdm(total=len(present), disable=not show_progress_bar, unit="sent", desc="Encoding") as progress,
-              torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16)):
+        with (bf16_autocast(self.device, bf16),
+              tqdm(total=len(present), disable=not show_progress_bar, unit="sent", desc="Encoding") as progress):
             for rows in by_length:
                 batch = encoded.padded(rows, with_chars=False)
                 vectors = self.net.embed(batch["words"].to(self.device), batch["mask"].to(self.device))

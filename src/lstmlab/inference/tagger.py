@@ -14,6 +14,7 @@ from lstmlab.data.text_vocabs import TextVocabs
 from lstmlab.data.tokenize import tokenize
 from lstmlab.io.model_folder import load_model_file
 from lstmlab.models.bilstm_tagger import BiLSTMTagger
+from lstmlab.utils.cpu import bf16_autocast
 
 
 @dataclass
@@ -43,12 +44,14 @@ class Tagger:
 
     @torch.inference_mode()
     def predict(
-        self, sentences: str | Sequence[str] | Sequence[Sequence[str]], batch_size: int = 256
+        self, sentences: str | Sequence[str] | Sequence[Sequence[str]], batch_size: int = 256, bf16: bool = False
     ) -> TaggedSentence | list[TaggedSentence]:
         """Tag raw strings (tokenized by `lstmlab.data.tokenize`) or lists of tokens.
 
         A single string returns one TaggedSentence; a list returns a list, in input order (batches are
-        formed by length internally, and results do not depend on which sentences share a batch).
+        formed by length internally, and results do not depend on which sentences share a batch). `bf16` runs the
+        network in bfloat16 (GPUs, CPUs with AVX-512 bf16 or AMX; refused elsewhere) and decodes its scores in
+        float32: faster, with nearly all tags the same.
         """
         single = isinstance(sentences, str)
         token_lists = [tokenize(s) if isinstance(s, str) else list(s) for s in ([sentences] if single else sentences)]
@@ -63,7 +66,9 @@ class Tagger:
         for batch_indices in by_length:
             batch = encoded.__getitems__(batch_indices)
             mask = batch["mask"].to(device)
-            predicted = self.net.decode(self.net(batch["words"].to(device), batch["chars"].to(device), mask), mask)
+            with bf16_autocast(device, bf16):
+                emissions = self.net(batch["words"].to(device), batch["chars"].to(device), mask)
+            predicted = self.net.decode(emissions.float(), mask)
             for row, index in enumerate(batch_indices):
                 tags = self.vocabs.labels.decode(predicted[row, : len(token_lists[index])].tolist())
                 results[index] = TaggedSentence(token_lists[index], tags)

@@ -49,6 +49,10 @@ class ModelFileError(ValueError):
     does not read."""
 
 
+class WrongModelKind(ModelFileError):
+    """A readable model of another kind than the one asked for (a tagger given to SentenceEncoder)."""
+
+
 def _installed_version() -> str | None:
     """The lstmlab distribution's version (not `lstmlab.__version__`: importing the package from here is a cycle);
     None when running from a source tree that was never installed."""
@@ -200,7 +204,7 @@ def load_model_file(path: str | Path, kind: str | None = None) -> tuple[dict, St
         raise ModelFileError(f"{found}: the model description is a {type(payload).__name__}, not a JSON object")
     version = _format_version(payload, found)
     if kind is not None and payload.get("kind") != kind:
-        raise ModelFileError(f"{found}: this is a {payload.get('kind')!r} model, expected a {kind!r} model")
+        raise WrongModelKind(f"{found}: this is a {payload.get('kind')!r} model, expected a {kind!r} model")
     while version < FORMAT_VERSION:
         payload, state = UPGRADES[version](payload, state, found)
         version = payload["format_version"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import platform
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -41,15 +43,33 @@ def cpu_flags() -> frozenset[str]:
 
 @functools.cache
 def bf16_lstm_supported() -> bool:
-    """True when an LSTM runs forward and backward under CPU bf16 autocast here."""
-    lstm = torch.nn.LSTM(4, 4, batch_first=True)
+    """True when an LSTM runs forward and backward under CPU bf16 autocast here. Gradients are switched on for the
+    probe: its first caller may be inside inference mode (the inference APIs are), where backward always fails."""
     try:
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            output, _ = lstm(torch.randn(1, 2, 4))
-        output.float().sum().backward()
+        with torch.inference_mode(False), torch.enable_grad():
+            lstm = torch.nn.LSTM(4, 4, batch_first=True)
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                output, _ = lstm(torch.randn(1, 2, 4))
+            output.float().sum().backward()
     except RuntimeError:
         return False
     return True
+
+
+BF16_INFERENCE_UNSUPPORTED = (
+    "bf16 needs a CPU whose oneDNN runs a bf16 LSTM (AVX-512 bf16 or AMX); this one ({cpu}) cannot: "
+    "run in float32 (without bf16 / --bf16)"
+)
+
+
+@contextmanager
+def bf16_autocast(device: torch.device, enabled: bool) -> Iterator[None]:
+    """bfloat16 autocast on `device` when `enabled`, for the inference APIs (Tagger, SentenceEncoder, Elmo). On a
+    CPU that cannot run a bf16 LSTM it is a ValueError saying so, at once, instead of oneDNN failing mid-batch."""
+    if enabled and device.type == "cpu" and not bf16_lstm_supported():
+        raise ValueError(BF16_INFERENCE_UNSUPPORTED.format(cpu=cpu_model()))
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled):
+        yield
 
 
 def describe_cpu() -> str:
