@@ -5,14 +5,19 @@ nothing partial is left)."""
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, TextIO, TypeVar
 
 from lstmlab.data.errors import DataFormatError
 from lstmlab.io.model_folder import ModelFileError
 from lstmlab.utils.atomic_file import atomic_file
+from lstmlab.utils.malloc_tuning import tune_malloc
+from lstmlab.utils.onednn_cache import bound_primitive_cache
+
+Model = TypeVar("Model")
 
 
 def describe_os_error(error: OSError) -> str:
@@ -35,6 +40,25 @@ def run_command(prog: str, work: Callable[[], str]) -> int:
         return 130
     print(f"{prog}: {summary}", file=sys.stderr)
     return 0
+
+
+def run_model_on_input(prog: str, input_path: str, load: Callable[[], Model],
+                       process: Callable[[Model, BinaryIO, str, int | None], Callable[[float], str]]) -> int:
+    """What lstmlab-tag, -embed and -elmo do: bound memory (malloc, oneDNN's kernel cache), open the input, load
+    the model, run `process(model, handle, name, lines)` and print the summary it returns for the seconds it took;
+    the exit status (see `run_command`)."""
+    tune_malloc()
+    bound_primitive_cache()
+
+    def work() -> str:
+        handle, name, total = open_input(input_path)
+        with handle:
+            model = load()
+            start = time.perf_counter()
+            summary = process(model, handle, name, total)
+            return summary(time.perf_counter() - start)
+
+    return run_command(prog, work)
 
 
 def count_lines(path: Path) -> int:

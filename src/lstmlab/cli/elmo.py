@@ -14,21 +14,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from tqdm import tqdm
 
 from lstmlab.cli import options
-from lstmlab.cli.command import open_input, run_command
+from lstmlab.cli.command import run_model_on_input
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
 from lstmlab.data.tokenize import tokenize
 from lstmlab.inference.elmo import Elmo
 from lstmlab.io.elmo_hdf5 import LAYER_CHOICES, ElmoHdf5Writer
-from lstmlab.utils.malloc_tuning import tune_malloc
-from lstmlab.utils.onednn_cache import bound_primitive_cache
 
 CHUNK_LINES = 2048  # lines read and sorted by length at a time
 
@@ -88,23 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    tune_malloc()
-    bound_primitive_cache()
 
-    def work() -> str:
-        handle, name, total = open_input(args.input)
-        with handle:
-            elmo = Elmo.load(args.model, device=args.device)
-            start = time.perf_counter()
-            sentences, tokens, unknown = export(elmo, handle, name, args.output, layers=args.layers,
-                                                batch_size=args.batch_size, tokenized=args.tokenized,
-                                                bf16=args.bf16, progress=not args.quiet, total=total)
-            seconds = time.perf_counter() - start
+    def process(elmo: Elmo, handle: BinaryIO, name: str, total: int | None) -> Callable[[float], str]:
+        sentences, tokens, unknown = export(elmo, handle, name, args.output, layers=args.layers,
+                                            batch_size=args.batch_size, tokenized=args.tokenized, bf16=args.bf16,
+                                            progress=not args.quiet, total=total)
         unknown_note = f"; {unknown:,} tokens with characters the model never saw" if unknown else ""
-        return (f"{sentences:,} sentences, {tokens:,} tokens in {seconds:.1f} s "
-                f"({tokens / max(seconds, 1e-9):,.0f} tokens/s){unknown_note} -> {args.output}")
+        return lambda seconds: (f"{sentences:,} sentences, {tokens:,} tokens in {seconds:.1f} s "
+                                f"({tokens / max(seconds, 1e-9):,.0f} tokens/s){unknown_note} -> {args.output}")
 
-    return run_command("lstmlab-elmo", work)
+    return run_model_on_input("lstmlab-elmo", args.input, lambda: Elmo.load(args.model, device=args.device), process)
 
 
 if __name__ == "__main__":

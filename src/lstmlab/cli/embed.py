@@ -17,21 +17,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from tqdm import tqdm
 
 from lstmlab.cli import options
-from lstmlab.cli.command import open_input, run_command
+from lstmlab.cli.command import run_model_on_input
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
 from lstmlab.inference.sentence_encoder import SentenceEncoder
 from lstmlab.io.embedding_writers import WRITERS, open_writer, writer_class
-from lstmlab.utils.malloc_tuning import tune_malloc
-from lstmlab.utils.onednn_cache import bound_primitive_cache
 
 CHUNK_LINES = 8192  # lines read, encoded and written at a time: memory is one chunk, whatever the input size
 
@@ -103,24 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    tune_malloc()
-    bound_primitive_cache()
 
-    def work() -> str:
-        handle, name, total = open_input(args.input)
-        with handle:
-            encoder = SentenceEncoder.load(args.model, device=args.device)
-            start = time.perf_counter()
-            rows, empty_rows = export(
-                encoder, handle, name, args.output, model=str(Path(args.model).resolve()), tokenized=args.tokenized,
-                batch_size=args.batch_size, normalize=args.normalize, allow_empty=args.allow_empty,
-                bf16=args.bf16, progress=not args.quiet, total=total)
-            seconds = time.perf_counter() - start
+    def process(encoder: SentenceEncoder, handle: BinaryIO, name: str, total: int | None) -> Callable[[float], str]:
+        rows, empty_rows = export(
+            encoder, handle, name, args.output, model=str(Path(args.model).resolve()), tokenized=args.tokenized,
+            batch_size=args.batch_size, normalize=args.normalize, allow_empty=args.allow_empty, bf16=args.bf16,
+            progress=not args.quiet, total=total)
         empty_note = f" ({empty_rows:,} empty: zero vectors)" if empty_rows else ""
-        return (f"{rows:,} sentences{empty_note} x {encoder.dim} dims in {seconds:.1f} s "
-                f"({rows / max(seconds, 1e-9):,.0f} sentences/s) -> {args.output}")
+        return lambda seconds: (f"{rows:,} sentences{empty_note} x {encoder.dim} dims in {seconds:.1f} s "
+                                f"({rows / max(seconds, 1e-9):,.0f} sentences/s) -> {args.output}")
 
-    return run_command("lstmlab-embed", work)
+    return run_model_on_input("lstmlab-embed", args.input,
+                              lambda: SentenceEncoder.load(args.model, device=args.device), process)
 
 
 if __name__ == "__main__":

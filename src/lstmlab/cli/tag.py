@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections.abc import Iterable, Iterator
-from typing import TextIO
+from collections.abc import Callable, Iterable, Iterator
+from typing import BinaryIO, TextIO
 
 from lstmlab.cli import options
-from lstmlab.cli.command import open_input, run_command, text_output
+from lstmlab.cli.command import run_model_on_input, text_output
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
 from lstmlab.data.tokenize import tokenize
 from lstmlab.inference.tagger import TaggedSentence, Tagger
-from lstmlab.utils.malloc_tuning import tune_malloc
-from lstmlab.utils.onednn_cache import bound_primitive_cache
 
 UPOS_TAGS = frozenset(
     "ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X".split()
@@ -85,22 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    tune_malloc()
-    bound_primitive_cache()
 
-    def work() -> str:
-        handle, name, _ = open_input(args.input)
-        with handle:
-            tagger = Tagger.load(args.model, device=args.device)
-            start = time.perf_counter()
-            with text_output(args.output) as out:
-                sentences, tokens = tag(tagger, handle, name, out, tokenized=args.tokenized,
-                                        output_format=args.format, batch_size=args.batch_size, bf16=args.bf16)
-            seconds = time.perf_counter() - start
-        return (f"{sentences:,} sentences, {tokens:,} tokens in {seconds:.1f} s "
-                f"({tokens / max(seconds, 1e-9):,.0f} tokens/s) -> {args.output or '<stdout>'}")
+    def process(tagger: Tagger, handle: BinaryIO, name: str, total: int | None) -> Callable[[float], str]:
+        with text_output(args.output) as out:
+            sentences, tokens = tag(tagger, handle, name, out, tokenized=args.tokenized, output_format=args.format,
+                                    batch_size=args.batch_size, bf16=args.bf16)
+        return lambda seconds: (f"{sentences:,} sentences, {tokens:,} tokens in {seconds:.1f} s "
+                                f"({tokens / max(seconds, 1e-9):,.0f} tokens/s) -> {args.output or '<stdout>'}")
 
-    return run_command("lstmlab-tag", work)
+    return run_model_on_input("lstmlab-tag", args.input, lambda: Tagger.load(args.model, device=args.device), process)
 
 
 if __name__ == "__main__":
