@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,3 +132,32 @@ def test_tagger_predict_tags_every_sentence_inside_a_process_group(trained):
     for rank, (stdout, stderr) in zip(ranks, outputs, strict=True):
         assert rank.returncode == 0, stderr[-2000:]
         assert stdout.strip() == "4 [3, 1, 4, 1]"
+
+
+def _all_finite(checkpoint: Path) -> bool:
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+    return all(bool(torch.isfinite(value).all()) for value in state.values() if value.is_floating_point())
+
+
+def test_a_diverging_run_stops_at_once_and_leaves_only_finite_weights(tiny_ewt, tiny_vectors, tmp_path):
+    """Adam at lr 1e30 overflows the weights at its first step: the next loss is not finite. The run stops there
+    with an error naming the step, the value and the last good checkpoint; it exports nothing and every
+    checkpoint written before holds finite weights."""
+    from lstmlab.callbacks.divergence_stop import TrainingDivergedError
+
+    overrides = ["experiment=pos_quick", *TINY_MODEL, *tiny_data_overrides(tiny_ewt, tiny_vectors),
+                 "trainer.max_epochs=3", "model.optimizer.lr=1e30", "+trainer.val_check_interval=1",
+                 "trainer.check_val_every_n_epoch=null"]
+    cfg = compose_config("train.yaml", overrides, tmp_path)
+    with pytest.raises(TrainingDivergedError, match=r"the (training loss|gradient norm) is (nan|inf|-inf) at step "
+                                                     r"\d+ \(epoch 0\).*Last good checkpoint: .*last\.ckpt"):
+        train(cfg)
+    assert "TrainingDivergedError" in (tmp_path / "FAILED").read_text()
+    assert not (tmp_path / "model").exists() and not (tmp_path / "metrics.json").exists()
+    checkpoints = sorted((tmp_path / "checkpoints").glob("*.ckpt"))
+    assert checkpoints and all(_all_finite(path) for path in checkpoints)
+
+
+def test_a_finite_run_is_not_stopped(trained):
+    _, metrics = trained
+    assert np.isfinite(metrics["test/loss"])
