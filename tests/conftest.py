@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -100,6 +103,18 @@ def evaluate_as_command(overrides: list[str], output_dir: Path) -> dict:
     cfg = compose_config("eval.yaml", overrides, output_dir)
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
         return evaluate(cfg)
+
+
+def eval_command(ckpt_path: Path | str, folder: Path) -> tuple[dict, str]:
+    """The real `python -m lstmlab.cli.eval ckpt_path=...` (no data=...), offline, run from `folder`, its logs in
+    `folder/logs`: (report.json, the run's log)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-m", "lstmlab.cli.eval", f"ckpt_path={ckpt_path}",
+                             f"paths.log_dir={folder / 'logs'}", "extras.print_config=false"],
+                            capture_output=True, text=True, timeout=300, cwd=folder, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (report_file,) = (folder / "logs/eval/runs").glob("*/report.json")
+    return json.loads(report_file.read_text()), (report_file.parent / "eval.log").read_text()
 
 
 def train_tiny(tiny: dict[str, Path], vectors: Path, output_dir: Path, *extra: str) -> dict:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, compose_config, evaluate_as_command, tiny_data_overrides, train_tiny
+from conftest import ROOT, compose_config, eval_command, evaluate_as_command, tiny_data_overrides, train_tiny
 from omegaconf import OmegaConf
 from safetensors.torch import load_file
 
@@ -161,16 +161,9 @@ def test_lstmlab_eval_tests_a_bare_model_folder_on_the_example_data_of_its_kind(
     """A model folder copied out of its run has no training config beside it: the command, given no data=...,
     tests it on its kind's example data config (a tagger: ud_ewt, bundled, offline)."""
     model = Path(shutil.copytree(trained[0] / "model", tmp_path / "shipped" / "model"))
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    result = subprocess.run([sys.executable, "-m", "lstmlab.cli.eval", f"ckpt_path={model}",
-                             f"paths.log_dir={tmp_path / 'logs'}", "extras.print_config=false"],
-                            capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
-    assert result.returncode == 0, result.stderr[-2000:]
-    (report_file,) = (tmp_path / "logs/eval/runs").glob("*/report.json")
-    report = json.loads(report_file.read_text())
+    report, log = eval_command(model, tmp_path)
     assert report["test_path"].endswith("ud_english_ewt/en_ewt-ud-test.conllu")
     assert report["tokens"] > 20_000  # all of EWT test
-    log = (report_file.parent / "eval.log").read_text()
     assert "testing on data=ud_ewt, the example data config of 'tagger' models" in log
 
 

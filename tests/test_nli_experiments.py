@@ -3,14 +3,13 @@ evaluation reports and resuming."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 
 import pytest
 import torch
-from conftest import CONF_DIR, ROOT, compose_config, evaluate_as_command, tiny_nli_overrides
+from conftest import CONF_DIR, ROOT, compose_config, eval_command, evaluate_as_command, tiny_nli_overrides
 from safetensors.torch import load_file
 
 from lstmlab import SentenceEncoder
@@ -143,11 +142,6 @@ def test_lstmlab_eval_without_data_tests_an_nli_run_on_its_own_test_file(tiny_sn
                               "trainer.max_epochs=1", f"hydra.run.dir={run}"],
                              capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
     assert trained.returncode == 0, trained.stderr[-2000:]
-    result = subprocess.run([sys.executable, "-m", "lstmlab.cli.eval", f"ckpt_path={run}/checkpoints/best.ckpt",
-                             f"paths.log_dir={tmp_path / 'logs'}", "extras.print_config=false"],
-                            capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
-    assert result.returncode == 0, result.stderr[-2000:]
-    (report_file,) = (tmp_path / "logs/eval/runs").glob("*/report.json")
-    report = json.loads(report_file.read_text())
+    report, log = eval_command(f"{run}/checkpoints/best.ckpt", tmp_path)
     assert report["test_path"] == str(tiny_snli["test"]) and report["tokens"] == 80
-    assert f"testing on the data config {run} was trained with" in (report_file.parent / "eval.log").read_text()
+    assert f"testing on the data config {run} was trained with" in log

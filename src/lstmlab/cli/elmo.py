@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     options.add_batch_size(parser)
     options.add_device(parser)
     options.add_bf16(parser)
-    parser.add_argument("--quiet", action="store_true", help="no progress bar (the final summary line remains)")
+    options.add_quiet(parser)
     return parser
 
 

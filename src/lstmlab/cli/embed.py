@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="give empty lines a zero vector (flagged in `empty`) instead of stopping with an error")
     options.add_device(parser)
     options.add_bf16(parser)
-    parser.add_argument("--quiet", action="store_true", help="no progress bar (the final summary line remains)")
+    options.add_quiet(parser)
     return parser
 
 

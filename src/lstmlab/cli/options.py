@@ -70,6 +70,10 @@ def add_bf16(parser: Options) -> None:
                              "same")
 
 
+def add_quiet(parser: Options) -> None:
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (the final summary line remains)")
+
+
 def add_tokenized(parser: Options, default: bool, why: str = "") -> None:
     """--tokenized/--no-tokenized; `why` explains the command's default."""
     shown = "--tokenized" if default else "--no-tokenized"
