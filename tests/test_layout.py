@@ -11,7 +11,7 @@ from conftest import ROOT
 
 PACKAGE = ROOT / "src" / "lstmlab"
 ALLOWED = {  # folder -> the folders its modules may import from
-    "cli": {"callbacks", "data", "inference", "io", "models", "modules", "tasks", "transfer", "utils"},
+    "cli": {"callbacks", "data", "inference", "io", "models", "modules", "sweeps", "tasks", "transfer", "utils"},
     "inference": {"data", "io", "models", "modules", "utils"},
     "tasks": {"callbacks", "data", "io", "models", "modules", "utils"},
     "models": {"data", "modules", "utils"},
@@ -19,7 +19,8 @@ ALLOWED = {  # folder -> the folders its modules may import from
     "data": {"transfer", "utils"},  # transfer.tasks holds SentEval's file readers, which the classifiers train on
     "transfer": {"data", "utils"},
     "io": {"utils"},
-    "callbacks": {"utils"},
+    "callbacks": {"sweeps", "utils"},  # the Optuna pruning callback opens its study
+    "sweeps": {"utils"},
     "utils": set(),
     "conf": set(),
     "__init__.py": {"inference"},  # the package root re-exports the Python APIs

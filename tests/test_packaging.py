@@ -101,6 +101,7 @@ def test_the_wheel_carries_every_config_and_no_data(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     configs = {f"lstmlab/conf/{path.relative_to(ROOT / 'conf').as_posix()}" for path in (ROOT / "conf").rglob("*.yaml")}
     assert len(configs) > 50 and configs <= names
+    assert "hydra_plugins/lstmlab_optuna_sweeper/optuna_sweeper.py" in names and "hydra_plugins/__init__.py" not in names
     assert not [name for name in names if name.startswith(("data/", "tests/", "conf/")) or name.endswith(".gz")]
 
 
@@ -111,6 +112,9 @@ def test_installed_wheel_composes_from_any_folder(venv, home):
     result = run(venv, "lstmlab-train", "experiment=pos_ewt", "--cfg", "job", cwd=home)
     assert result.returncode == 0, result.stderr
     assert "task_name: pos_ewt" in result.stdout and "use_crf: true" in result.stdout
+    search = run(venv, "lstmlab-train", "hparams_search=pos_optuna", "experiment=pos_quick", "--cfg", "hydra", cwd=home)
+    assert search.returncode == 0, search.stderr  # Hydra's plugin scan finds the installed Optuna sweeper
+    assert "_target_: hydra_plugins.lstmlab_optuna_sweeper.optuna_sweeper.OptunaSweeper" in search.stdout
 
 
 def test_without_data_the_error_names_the_missing_file_and_the_variable(venv, home):

@@ -1,0 +1,92 @@
+"""A sweep's report table: one row per job, its swept overrides, its best epoch's monitored value, its test metrics,
+epochs, wall time and how it ended; the finished jobs best first (the sweep's mode or its study's direction), then
+the pruned, failed, interrupted and running ones."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from lstmlab.sweeps.sweep_folder import STATUSES, Sweep, SweepJob
+from lstmlab.utils.atomic_file import atomic_file
+
+Cell = str | float | int | None  # None: nothing to show (a job that did not finish has no metrics)
+FORMATS = {"job": "{:d}", "epochs": "{:.0f}", "runtime_s": "{:.1f}"}  # other numbers: 4 decimals
+TEXT_COLUMNS = ("status", "note")
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    columns: list[str]
+    rows: list[list[Cell]]
+
+
+def ranked(sweep: Sweep) -> list[SweepJob]:
+    """The finished jobs best first (a non-finite value last among them, ties in job order), then the rest by
+    status and number."""
+    sign = -1 if sweep.mode == "max" else 1
+
+    def by_value(job: SweepJob) -> tuple[bool, float]:
+        value = float(job.metrics[sweep.monitor])
+        return not math.isfinite(value), sign * value if math.isfinite(value) else 0.0
+
+    finished = sorted(sweep.finished(), key=by_value)
+    numbers = {job.number for job in finished}
+    rest = sorted((job for job in sweep.jobs if job.number not in numbers), key=lambda job: STATUSES.index(job.status))
+    return finished + rest
+
+
+def report_table(sweep: Sweep) -> ReportTable:
+    swept = sweep.swept_keys()
+    tests = sorted({key for job in sweep.jobs for key in job.metrics if key.startswith("test/")} - {sweep.monitor})
+    columns = ["job", *swept, sweep.monitor, *tests, "epochs", "runtime_s", *TEXT_COLUMNS]
+    rows = [[job.number, *(job.overrides.get(key) for key in swept),
+             *(job.metrics.get(key) for key in (sweep.monitor, *tests, "epochs", "runtime_s")), job.status, job.note]
+            for job in ranked(sweep)]
+    return ReportTable(columns, rows)
+
+
+def shown(column: str, value: Cell) -> str:
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, str):
+        return value.replace("|", "\\|")
+    return FORMATS.get(column, "{:.4f}").format(value)
+
+
+def markdown(table: ReportTable) -> str:
+    numeric = [all(not isinstance(row[index], str) for row in table.rows) for index in range(len(table.columns))]
+    lines = ["| " + " | ".join(table.columns) + " |",
+             "|" + "|".join("---:" if right else "---" for right in numeric) + "|"]
+    lines += ["| " + " | ".join(shown(column, value) for column, value in zip(table.columns, row, strict=True)) + " |"
+              for row in table.rows]
+    return "\n".join(lines)
+
+
+def write_csv(table: ReportTable, path: Path) -> None:
+    """Every value at full precision; an empty field where there is none."""
+    with atomic_file(path) as temporary, temporary.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(table.columns)
+        writer.writerows([["" if value is None else value for value in row] for row in table.rows])
+
+
+def headline(sweep: Sweep) -> list[str]:
+    """What the sweep was and how it went, in a few lines above the table."""
+    counts = Counter(job.status for job in sweep.jobs)
+    ended = ", ".join(f"{counts[status]} {status}" for status in STATUSES if counts[status])
+    lines = [f"{len(sweep.jobs)} jobs: {ended}; ranked by {sweep.monitor} ({sweep.mode}, each job's best epoch)"]
+    if sweep.study:
+        study = sweep.study
+        lines.append(f"Optuna study {study.get('study_name', '?')} ({study.get('storage', '?')}): "
+                     f"{study['direction']} {study['metric']}, {study.get('n_trials', '?')} trials asked for")
+        lines += [f"- {key}: {description}" for key, description in (study.get("search_space") or {}).items()]
+    best = ranked(sweep)[0] if sweep.finished() else None
+    if best is not None:
+        given = " ".join(f"{key}={best.overrides[key]}" for key in sweep.swept_keys() if key in best.overrides)
+        lines.append(f"best: job {best.number}, {sweep.monitor}={best.metrics[sweep.monitor]:.4f}"
+                     + (f" ({given})" if given else ""))
+    return lines

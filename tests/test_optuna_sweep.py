@@ -1,0 +1,183 @@
+"""Optuna searches (`lstmlab-train -m hparams_search=...`): the search space from Hydra's sweep syntax, a study kept
+in its sweep folder that the same command continues after a kill, and pruning of a clearly worse trial."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from conftest import ROOT, TINY_MODEL, compose_config, tiny_data_overrides
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState
+
+from lstmlab.sweeps.search_space import as_override, parse_search_space
+from lstmlab.sweeps.study_folder import INTERRUPTED, StudyFolder, StudyMismatchError, open_storage, trial_id
+
+SEARCH = "model.optimizer.lr=tag(log,interval(0.003,0.03))"
+
+
+def test_sweep_syntax_becomes_an_optuna_search_space():
+    space = parse_search_space({"lr": "tag(log, interval(1e-4, 3e-2))", "dropout": "interval(0.1, 0.5)",
+                                "hidden": "choice(128, 256)", "batch": "range(16, 65, 16)",
+                                "layers": "int(interval(1, 3))", "filters": "[[3,8]],[[3,16]]"})
+    assert space == {"lr": FloatDistribution(1e-4, 3e-2, log=True), "dropout": FloatDistribution(0.1, 0.5),
+                     "hidden": CategoricalDistribution(["128", "256"]), "batch": IntDistribution(16, 64, step=16),
+                     "layers": IntDistribution(1, 3), "filters": CategoricalDistribution(["[[3,8]]", "[[3,16]]"])}
+    assert as_override("lr", 0.001234) == "lr=0.001234" and as_override("hidden", "256") == "hidden=256"
+    with pytest.raises(ValueError, match=r"hydra.sweeper.params.lr: '0.1' is one value, not a search space"):
+        parse_search_space({"lr": "0.1"})
+
+
+@pytest.mark.parametrize("search", ["pos_optuna", "nli_optuna", "bilm_optuna", "classify_optuna"])
+def test_every_task_search_composes_with_its_experiment_and_names_a_space(search):
+    experiment = {"pos_optuna": "pos_quick", "nli_optuna": "nli_cpu", "bilm_optuna": "bilm_text",
+                  "classify_optuna": "classify_sst2"}[search]
+    cfg = compose_config("train.yaml", [f"hparams_search={search}", f"experiment={experiment}"], Path("unused"))
+    sweeper = cfg.hydra.sweeper
+    assert sweeper._target_.endswith("OptunaSweeper") and sweeper.study_name == search
+    assert sweeper.direction == cfg.mode and sweeper.metric == cfg.monitor == cfg.optimized_metric
+    space = parse_search_space(dict(sweeper.params))
+    assert "model.optimizer.lr" in space and len(space) >= 4
+    composed = compose_config("train.yaml", [f"experiment={experiment}", *(as_override(key, d.low if hasattr(
+        d, "low") else d.choices[0]) for key, d in space.items())], Path("unused"))
+    assert composed.model.optimizer.lr > 0  # every searched key exists in the experiment's config
+
+
+def test_a_study_started_again_with_other_arguments_is_refused(tmp_path):
+    folder = StudyFolder(tmp_path, "s", None, "max")
+    identity = {"study_name": "s", "arguments": ["experiment=pos_quick"], "search_space": {"lr": "float"},
+                "direction": "maximize", "metric": "val/acc", "n_trials": 4}
+    assert folder.check_identity(identity) is False  # a new study
+    assert folder.check_identity({**identity, "n_trials": 8}) is True  # a larger budget continues it
+    assert json.loads((tmp_path / "study.json").read_text())["n_trials"] == 8
+    with pytest.raises(StudyMismatchError, match=r"study.json: this folder holds study 's' of other arguments: "
+                                                 r"this command adds \['trainer.max_epochs=3'\]"):
+        folder.check_identity({**identity, "arguments": ["experiment=pos_quick", "trainer.max_epochs=3"]})
+
+
+def test_a_trial_whose_sweep_process_died_is_failed_marked_and_retried(tmp_path):
+    folder = StudyFolder(tmp_path, "s", None, "max")
+    space = {"lr": FloatDistribution(0.001, 0.1, log=True)}
+    finished = folder.ask(space)
+    folder.study.tell(finished, 0.5)
+    lost = folder.ask(space)
+    (tmp_path / str(lost.number)).mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    lost.set_user_attr("sweeper_pid", int(dead.stdout))  # as if its sweep had been killed
+    assert folder.counted() == 2
+
+    again = StudyFolder(tmp_path, "s", None, "max")  # the sweep started again
+    assert again.recover_interrupted() == [lost.number]
+    assert again.counted() == 1  # the interrupted trial does not use up the budget
+    retry = again.ask(space)
+    assert retry.params == lost.params and retry.user_attrs["retry_of"] == lost.number
+    assert (tmp_path / str(lost.number) / INTERRUPTED).read_text() == (
+        f"interrupted (its sweep process was killed); retried as trial {retry.number}\n")
+    states = [t.state for t in again.study.get_trials()]
+    assert states == [TrialState.COMPLETE, TrialState.FAIL, TrialState.RUNNING]
+    assert again.recover_interrupted() == []  # the retry runs in this (living) process
+
+
+def test_a_clearly_worse_trial_is_pruned_at_its_first_validation(tiny_ewt, tiny_vectors, tmp_path):
+    """Two real trials of one study: lr 0.02 finishes; lr 1e-6 stays near chance and the median pruner stops it
+    after its first validation, leaving PRUNED (not FAILED), no export and its reported value in the study."""
+    from lstmlab.cli.train import train
+
+    study = optuna.create_study(study_name="s", storage=open_storage(str(tmp_path / "optuna.journal")),
+                                direction="maximize")
+    pruner = "pruner:{_target_:optuna.pruners.MedianPruner,n_startup_trials:1,n_warmup_steps:0}"
+    runs = {}
+    for lr in (0.02, 1e-6):
+        trial = study.ask()
+        runs[lr] = tmp_path / str(trial.number)
+        overrides = ["experiment=pos_quick", *TINY_MODEL, *tiny_data_overrides(tiny_ewt, tiny_vectors),
+                     "trainer.max_epochs=3", f"model.optimizer.lr={lr}", "model.scheduler=null", "test=false",
+                     f"optuna_trial={{storage:'{tmp_path / 'optuna.journal'}',study_name:s,number:{trial.number},"
+                     f"id:{trial_id(trial)},{pruner}}}"]
+        try:
+            metrics = train(compose_config("train.yaml", overrides, runs[lr]))
+        except optuna.TrialPruned:
+            study.tell(trial, state=TrialState.PRUNED)
+        else:
+            study.tell(trial, metrics["val/acc"])
+    good, bad = study.get_trials()
+    assert good.state == TrialState.COMPLETE and sorted(good.intermediate_values) == [0, 1, 2]
+    assert bad.state == TrialState.PRUNED and list(bad.intermediate_values) == [0]
+    assert bad.intermediate_values[0] < good.intermediate_values[0] - 0.1
+    assert (runs[1e-6] / "PRUNED").read_text().startswith("pruned at epoch 0 (validation 0): val/acc=0.")
+    assert not (runs[1e-6] / "FAILED").exists() and not (runs[1e-6] / "model").exists()
+
+
+def sweep_command(tiny: dict[str, Path], vectors: Path, folder: Path, n_trials: int) -> list[str]:
+    return [sys.executable, "-m", "lstmlab.cli.train", "-m", "hparams_search=optuna", "experiment=pos_quick",
+            *TINY_MODEL, *tiny_data_overrides(tiny, vectors), "trainer.max_epochs=2", "test=false",
+            f"paths.log_dir={folder / 'logs'}", SEARCH, f"hydra.sweeper.n_trials={n_trials}"]
+
+
+def run_sweep(command: list[str], folder: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=folder, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def fingerprint(folder: Path) -> dict[str, str]:
+    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_an_optuna_sweep_stores_its_study_in_the_sweep_folder_and_continues_it(tiny_ewt, tiny_vectors, tmp_path):
+    sweep_dir = tmp_path / "logs/pos_quick/optuna/optuna"
+    first = run_sweep(sweep_command(tiny_ewt, tiny_vectors, tmp_path, 2), tmp_path)
+    assert "new Optuna study 'optuna'" in first.stdout + first.stderr
+    study = optuna.load_study(study_name="optuna", storage=open_storage(str(sweep_dir / "optuna.journal")))
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 2
+    for trial in study.trials:  # each trial's folder is its number and holds its run
+        metrics = json.loads((sweep_dir / str(trial.number) / "metrics.json").read_text())
+        assert trial.value == pytest.approx(metrics["val/acc"])
+        overrides = (sweep_dir / str(trial.number) / ".hydra/overrides.yaml").read_text()
+        assert f"model.optimizer.lr={trial.params['model.optimizer.lr']!r}" in overrides
+        assert sorted(trial.intermediate_values) == [0, 1]  # the pruning callback reported each validation
+    recorded = json.loads((sweep_dir / "study.json").read_text())
+    assert recorded["direction"] == "maximize" and recorded["metric"] == "val/acc"
+    assert recorded["search_space"] == {"model.optimizer.lr": "float in [0.003, 0.03], log scale"}
+    before = fingerprint(sweep_dir / "0")
+
+    again = run_sweep(sweep_command(tiny_ewt, tiny_vectors, tmp_path, 3), tmp_path)
+    assert "it holds 2 finished; 1 of 3 trials to go" in again.stdout + again.stderr
+    study = optuna.load_study(study_name="optuna", storage=open_storage(str(sweep_dir / "optuna.journal")))
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
+    assert fingerprint(sweep_dir / "0") == before
+
+
+@pytest.mark.slow
+def test_a_sweep_killed_during_its_third_trial_ends_with_four_finished_trials(tiny_ewt, tiny_vectors, tmp_path):
+    sweep_dir = tmp_path / "logs/pos_quick/optuna/optuna"
+    command = sweep_command(tiny_ewt, tiny_vectors, tmp_path, 4)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    sweep = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not (sweep_dir / "2").is_dir() and time.monotonic() < deadline and sweep.poll() is None:
+        time.sleep(0.2)
+    assert sweep.poll() is None, "the sweep ended before its third trial started"
+    os.kill(sweep.pid, signal.SIGKILL)
+    sweep.wait()
+    finished = {number: fingerprint(sweep_dir / str(number)) for number in (0, 1)}
+
+    run_sweep(command, tmp_path)
+    study = optuna.load_study(study_name="optuna", storage=open_storage(str(sweep_dir / "optuna.journal")))
+    states = [t.state for t in study.trials]
+    assert states == [TrialState.COMPLETE] * 2 + [TrialState.FAIL] + [TrialState.COMPLETE] * 2
+    assert study.trials[3].params == study.trials[2].params  # the interrupted trial, retried
+    assert (sweep_dir / "2" / INTERRUPTED).read_text() == (
+        "interrupted (its sweep process was killed); retried as trial 3\n")
+    assert {number: fingerprint(sweep_dir / str(number)) for number in (0, 1)} == finished
+    assert all((sweep_dir / str(number) / "metrics.json").is_file() for number in (0, 1, 3, 4))
