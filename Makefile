@@ -19,7 +19,7 @@ install: ## virtualenv (or the active one) + torch (TORCH=..., TORCH_INDEX=...) 
 	@if [ -z "$(VIRTUAL_ENV)" ] && [ ! -x $(VENV)/bin/python ]; then python3 -m venv $(VENV); fi
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(PY) -m pip install --quiet -e ".[dev,tensorboard]"
+	$(PY) -m pip install --quiet -e ".[dev,tensorboard,launchers]"
 
 install-cpu: ## the same with PyTorch's CPU-only build from its own index (no multi-GB CUDA download)
 	$(MAKE) install TORCH_INDEX=$(CPU_INDEX)
@@ -48,9 +48,9 @@ test-full: ## every test, including the slow ones
 lint: ## ruff
 	$(PY) -m ruff check src tests bench scripts
 
-long-memory: ## the long-term-dependency sweep (5 cells x 5 lags) and its plot: logs/long_memory/multiruns/<ts>/sweep.png
+long-memory: ## the long-term-dependency sweep (5 cells x 5 lags) and its report: logs/long_memory/multiruns/make/sweep.md, sweep_data.lag.png
 	$(RUN_ENV) $(PY) -m lstmlab.cli.train -m experiment=long_memory hydra.sweep.dir=logs/long_memory/multiruns/make $(ARGS)
-	$(PY) -m lstmlab.cli.plot_sweep logs/long_memory/multiruns/make --x data.lag
+	$(PY) -m lstmlab.cli.sweep_report logs/long_memory/multiruns/make --x data.lag --metric test/acc
 
 bench: ## speed benchmarks: tagger training/inference vs plain PyTorch, CPU kernel facts (prints tables)
 	$(RUN_ENV) $(PY) bench/tagger_throughput.py $(ARGS)

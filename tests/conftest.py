@@ -117,6 +117,15 @@ def eval_command(ckpt_path: Path | str, folder: Path) -> tuple[dict, str]:
     return json.loads(report_file.read_text()), (report_file.parent / "eval.log").read_text()
 
 
+def train_command(*overrides: str, multirun: bool = False, timeout: int = 600) -> subprocess.CompletedProcess:
+    """The real `python -m lstmlab.cli.train` (`-m` with `multirun`) on the quick-start experiment, offline, run
+    from the repository root; give it hydra.run.dir or hydra.sweep.dir."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-m", "lstmlab.cli.train", *(["-m"] if multirun else []),
+                           "experiment=pos_quick", *overrides], capture_output=True, text=True, env=env,
+                          timeout=timeout, cwd=ROOT)
+
+
 def train_tiny(tiny: dict[str, Path], vectors: Path, output_dir: Path, *extra: str) -> dict:
     """The quick-start experiment, tiny and short, on the tiny EWT cut."""
     from lstmlab.cli.train import train

@@ -12,7 +12,6 @@ import torch
 from conftest import CONF_DIR, FULL_DATA, compose_config
 
 from lstmlab.cli.grad_flow import main as grad_flow_main
-from lstmlab.cli.plot_sweep import main as plot_sweep_main
 from lstmlab.cli.train import train
 from lstmlab.data.classification_datamodule import ClassificationDataModule
 from lstmlab.data.classification_sources import load_classification_split
@@ -230,25 +229,6 @@ def test_classify_experiment_fast_dev_run_on_senteval(experiment, tmp_path):
     metrics = train(compose_config("train.yaml", [f"experiment={experiment}", "debug=fast_dev_run", *TINY],
                                    tmp_path))
     assert 0.0 <= metrics["test/acc"] <= 1.0
-
-
-def test_sweep_plot_tabulates_every_finished_job(tmp_path, capsys):
-    """A real 2x2 multirun folder layout: two cells x two lags, one job unfinished."""
-    for number, (cell, lag, accuracy) in enumerate([("rnn", 5, 0.9), ("rnn", 50, 0.1), ("lstm", 5, 1.0),
-                                                    ("lstm", 50, None)]):
-        job = tmp_path / str(number)
-        (job / ".hydra").mkdir(parents=True)
-        (job / ".hydra" / "overrides.yaml").write_text(f"- cell={cell}\n- data.lag={lag}\n- seed=1\n")
-        if accuracy is not None:
-            (job / "metrics.json").write_text(json.dumps({"test/acc": accuracy}))
-    assert plot_sweep_main([str(tmp_path), "--x", "data.lag"]) == 0
-    printed = capsys.readouterr()
-    assert "| cell=rnn | 0.9000 | 0.1000 |" in printed.out and "| cell=lstm | 1.0000 | - |" in printed.out
-    assert "1 unfinished job(s) left out: 3" in printed.err
-    rows = list(csv.reader((tmp_path / "sweep.csv").open()))
-    assert rows[0] == ["series", "data.lag", "test/acc mean", "runs"] and len(rows) == 4
-    assert (tmp_path / "sweep.png").read_bytes()[:4] == b"\x89PNG"
-    assert plot_sweep_main([str(tmp_path), "--x", "data.lagg"]) == 2
 
 
 def test_gradient_flow_writes_one_finite_norm_per_step(tmp_path, capsys):

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 import hydra
 import lightning as L
 import torch
+from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
@@ -24,6 +26,7 @@ from lstmlab.tasks.base import Task
 from lstmlab.utils.atomic_file import atomic_file
 from lstmlab.utils.cpu import check_precision_supported
 from lstmlab.utils.malloc_tuning import tune_malloc
+from lstmlab.utils.torch_threads import set_torch_threads
 
 log = logging.getLogger(__name__)
 register_resolvers()
@@ -33,6 +36,8 @@ register_resolvers()
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Train and test one configuration; returns its metrics. `metrics[cfg.monitor]` is the best epoch's value
     (the checkpoint that is tested and exported), which is what a sweeper optimises."""
+    start = time.perf_counter()
+    log.info(set_torch_threads(cfg.get("threads"), launcher_config()))
     apply_extras(cfg)
     require_values(cfg)
     check_cell(cfg)
@@ -54,6 +59,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
+    epochs = trainer.current_epoch  # epochs trained (early stopping ends sooner than max_epochs)
 
     checkpoint = trainer.checkpoint_callback
     best = checkpoint.best_model_path if checkpoint else ""
@@ -77,11 +83,17 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     throughput = next((c for c in callbacks if isinstance(c, ThroughputMonitor)), None)
     if throughput is not None:
         metrics.update(throughput.summary)
+    metrics.update(epochs=epochs, runtime_s=time.perf_counter() - start)  # what a sweep report shows
     if trainer.is_global_zero:
         with atomic_file(Path(cfg.paths.output_dir) / "metrics.json") as temporary:  # what sweeps collect
             temporary.write_text(json.dumps(metrics, indent=1, sort_keys=True) + "\n")
     rank_zero_info(_summary(cfg, model, best, export_dir, metrics))
     return metrics
+
+
+def launcher_config() -> DictConfig | None:
+    """The Hydra launcher of this job, which says how many jobs run beside it; None outside Hydra."""
+    return HydraConfig.get().launcher if HydraConfig.initialized() else None
 
 
 def require_values(cfg: DictConfig) -> None:
