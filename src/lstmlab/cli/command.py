@@ -1,9 +1,11 @@
 """What the command lines share (their options are in `lstmlab.cli.options`): bad input and missing files end in
-one `prog: error: ...` line and exit status 2, an interrupt in status 130 (outputs are written atomically, so
-nothing partial is left)."""
+one `prog: error: ...` line and exit status 2, Ctrl-C (SIGINT) in status 130 and SIGTERM in 143, each with one line
+(outputs are written atomically, so nothing partial is left: SIGTERM is raised as an exception for the command's
+lifetime, since Python's default SIGTERM ends the process at once and no temporary file would be removed)."""
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -25,19 +27,41 @@ def describe_os_error(error: OSError) -> str:
     return f"{error.filename}: {error.strerror}" if error.filename and error.strerror else str(error)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is when it arrives, so that `with` blocks and `finally` clauses run."""
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """For the block, SIGTERM raises Terminated; a second one during the clean-up is ignored."""
+
+    def stop(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_command(prog: str, work: Callable[[], str]) -> int:
     """Run `work`, which returns the summary line printed on success; the exit status."""
     try:
-        summary = work()
+        with terminate_as_interrupt():
+            summary = work()
     except (DataFormatError, ModelFileError, ValueError) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
         print(f"{prog}: error: {describe_os_error(error)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted; no output written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interruption:
+        stopped, signum = (("terminated", signal.SIGTERM) if isinstance(interruption, Terminated)
+                           else ("interrupted", signal.SIGINT))
+        print(f"{prog}: {stopped}; no output written", file=sys.stderr)
+        return 128 + signum
     print(f"{prog}: {summary}", file=sys.stderr)
     return 0
 

@@ -3,8 +3,10 @@
 Every writer takes rows batch by batch (`write`), so an export of millions of sentences holds one batch in
 memory, not the whole matrix. Rows go to a hidden temporary file beside the output (same folder, so same file
 system); `commit()` finishes the format, flushes it to disk and renames it onto the output in one step.
-Leaving the `with` block without `commit()` (an error, Ctrl-C) removes the temporary file: readers see the old
-output or the new one, never a partial file.
+Leaving the `with` block without `commit()` (an error, Ctrl-C, a full disk) removes the temporary file: readers see
+the old output or the new one, never a partial file. Every format is written through a Python file object, so a
+failed write is an OSError with its errno (Arrow's own writer reports it in its own words, HDF5's crashes: see
+`lstmlab.io.hdf5_output`), which the writer re-raises naming the output.
 
 What each format keeps: `.npy` the float32 [N, dim] matrix only (memory-mappable, `np.load(path, mmap_mode="r")`);
 `.h5` datasets `embeddings` [N, dim] float32, `sentences` (UTF-8 strings) and `empty` (bool), with the export's
@@ -25,7 +27,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from lstmlab.utils.atomic_file import publish, temporary_sibling
+from lstmlab.io.hdf5_output import Hdf5Output
+from lstmlab.utils.atomic_file import naming_output, publish, temporary_sibling
 
 Attributes = Mapping[str, str | int | float | bool]
 
@@ -47,7 +50,8 @@ class EmbeddingWriter(ABC):
         self._finished = False
         self.temp_path = temporary_sibling(self.path)
         try:
-            self._open()
+            with naming_output(self.path, self.temp_path):
+                self._open()
         except BaseException:
             self.temp_path.unlink(missing_ok=True)
             raise
@@ -61,7 +65,8 @@ class EmbeddingWriter(ABC):
         if batch.ndim != 2 or batch.shape[1] != self.dim or not len(batch) == len(sentences) == len(empty):
             raise ValueError(f"expected a [{len(sentences)}, {self.dim}] batch and {len(sentences)} empty flags, "
                              f"got {list(batch.shape)} and {list(empty.shape)}")
-        self._write(batch, sentences, empty)
+        with naming_output(self.path, self.temp_path):
+            self._write(batch, sentences, empty)
         self.rows += len(batch)
         self.empty_rows += int(empty.sum())
 
@@ -71,8 +76,9 @@ class EmbeddingWriter(ABC):
             raise RuntimeError(f"{self.path}: commit() after commit() or abort()")
         self._finished = True
         try:
-            self._finish()
-            publish(self.temp_path, self.path)
+            with naming_output(self.path, self.temp_path):
+                self._finish()
+                publish(self.temp_path, self.path)
         except BaseException:
             self.temp_path.unlink(missing_ok=True)
             raise
@@ -157,28 +163,31 @@ class Hdf5Writer(EmbeddingWriter):
     suffix = ".h5"
 
     def _open(self) -> None:
-        import h5py  # imported here so that the other formats do not pay for it
+        import h5py
 
-        self._file = h5py.File(self.temp_path, "w")
+        self._output = Hdf5Output(self.temp_path)
+        store = self._output.store
         chunk_rows = max(1, _HDF5_CHUNK_BYTES // (4 * self.dim))
-        self._datasets = {
-            "embeddings": self._file.create_dataset("embeddings", shape=(0, self.dim), maxshape=(None, self.dim),
-                                                    dtype="<f4", chunks=(chunk_rows, self.dim)),
-            "sentences": self._file.create_dataset("sentences", shape=(0,), maxshape=(None,),
-                                                   dtype=h5py.string_dtype("utf-8"), chunks=(4096,)),
-            "empty": self._file.create_dataset("empty", shape=(0,), maxshape=(None,), dtype=bool, chunks=(65536,)),
-        }
-        self._file.attrs.update(self.attributes)
+        with self._output.operation():
+            self._datasets = {
+                "embeddings": store.create_dataset("embeddings", shape=(0, self.dim), maxshape=(None, self.dim),
+                                                   dtype="<f4", chunks=(chunk_rows, self.dim)),
+                "sentences": store.create_dataset("sentences", shape=(0,), maxshape=(None,),
+                                                  dtype=h5py.string_dtype("utf-8"), chunks=(4096,)),
+                "empty": store.create_dataset("empty", shape=(0,), maxshape=(None,), dtype=bool, chunks=(65536,)),
+            }
+            store.attrs.update(self.attributes)
 
     def _write(self, batch: np.ndarray, sentences: list[str], empty: np.ndarray) -> None:
         end = self.rows + len(batch)
         values = {"embeddings": batch, "sentences": np.array(sentences, dtype=object), "empty": empty}
-        for name, dataset in self._datasets.items():
-            dataset.resize(end, axis=0)
-            dataset[self.rows:end] = values[name]
+        with self._output.operation():
+            for name, dataset in self._datasets.items():
+                dataset.resize(end, axis=0)
+                dataset[self.rows:end] = values[name]
 
     def _finish(self) -> None:
-        self._file.close()
+        self._output.close()
 
 
 class ParquetEmbeddingWriter(EmbeddingWriter):
@@ -193,7 +202,8 @@ class ParquetEmbeddingWriter(EmbeddingWriter):
         schema = pa.schema([("line", pa.int64()), ("sentence", pa.string()),
                             ("embedding", pa.list_(pa.float32(), self.dim)), ("empty", pa.bool_())],
                            metadata={"lstmlab": json.dumps(self.attributes, ensure_ascii=False)})
-        self._writer = pq.ParquetWriter(str(self.temp_path), schema)
+        self._handle = self.temp_path.open("wb")
+        self._writer = pq.ParquetWriter(self._handle, schema)
 
     def _write(self, batch: np.ndarray, sentences: list[str], empty: np.ndarray) -> None:
         import pyarrow as pa
@@ -205,7 +215,8 @@ class ParquetEmbeddingWriter(EmbeddingWriter):
         self._writer.write_table(table)
 
     def _finish(self) -> None:
-        self._writer.close()
+        with self._handle:
+            self._writer.close()
 
 
 WRITERS: dict[str, type[EmbeddingWriter]] = {cls.suffix: cls for cls in (NpyWriter, Hdf5Writer, ParquetEmbeddingWriter)}

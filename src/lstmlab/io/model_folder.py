@@ -31,9 +31,9 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load as safetensors_load
-from safetensors.torch import save_file
+from safetensors.torch import save as safetensors_save
 
-from lstmlab.utils.atomic_file import usual_mode
+from lstmlab.utils.atomic_file import flush_to_disk, naming_output, usual_mode
 from lstmlab.utils.atomic_folder import replace_folder
 
 FORMAT_VERSION = 2  # what this lstmlab writes
@@ -77,11 +77,17 @@ def save_model_folder(folder: str | Path, payload: dict, state_dict: State) -> P
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
-        save_file({k: v.detach().cpu().contiguous() for k, v in state_dict.items()}, staging / WEIGHTS_FILE,
-                  metadata={PAYLOAD_KEY: json.dumps(payload, ensure_ascii=False)})
-        (staging / CONFIG_FILE).write_text(json.dumps(payload, indent=1, ensure_ascii=False), encoding="utf-8")
-        usual_mode(staging)  # mkdtemp makes it private
-        replace_folder(staging, folder)
+        with naming_output(folder, staging):
+            # serialized in memory and written by Python, so that a failed write (a full disk) is an OSError that
+            # names the folder, where safetensors' own writer raises its SafetensorError
+            weights = safetensors_save({k: v.detach().cpu().contiguous() for k, v in state_dict.items()},
+                                       metadata={PAYLOAD_KEY: json.dumps(payload, ensure_ascii=False)})
+            (staging / WEIGHTS_FILE).write_bytes(weights)
+            (staging / CONFIG_FILE).write_text(json.dumps(payload, indent=1, ensure_ascii=False), encoding="utf-8")
+            for name in (WEIGHTS_FILE, CONFIG_FILE):
+                flush_to_disk(staging / name)
+            usual_mode(staging)  # mkdtemp makes it private
+            replace_folder(staging, folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # after a swap, this holds the old export
     return folder
@@ -202,10 +208,17 @@ def load_model_file(path: str | Path, kind: str | None = None) -> tuple[dict, St
         state = {k[len(prefix):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
     if not isinstance(payload, dict):
         raise ModelFileError(f"{found}: the model description is a {type(payload).__name__}, not a JSON object")
-    version = _format_version(payload, found)
+    _format_version(payload, found)
     if kind is not None and payload.get("kind") != kind:
         raise WrongModelKind(f"{found}: this is a {payload.get('kind')!r} model, expected a {kind!r} model")
+    return upgrade_model(payload, state, found)
+
+
+def upgrade_model(payload: dict, state: State, where: Path) -> tuple[dict, State]:
+    """(payload, network state dict) in today's format: an older one is converted step by step (`UPGRADES`), a
+    newer or invalid one refused naming `where`. Also what `Task.on_load_checkpoint` applies to a resumed `.ckpt`."""
+    version = _format_version(payload, where)
     while version < FORMAT_VERSION:
-        payload, state = UPGRADES[version](payload, state, found)
+        payload, state = UPGRADES[version](payload, state, where)
         version = payload["format_version"]
     return payload, state

@@ -3,10 +3,12 @@
 An output is written to a temporary sibling (same folder, so same file system), flushed to disk and renamed onto
 its name in one step; on any failure the temporary file is removed and an older output stays as it was.
 `mkstemp`/`mkdtemp` make their files private, so what is published gets the usual mode (0666/0777 less the umask).
+A failed write (a full disk) is reported naming the output, not the temporary name the user never asked for.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -42,14 +44,43 @@ def temporary_sibling(path: Path) -> Path:
     return Path(name)
 
 
-def publish(temporary: Path, path: Path) -> None:
-    """Flush `temporary` to disk (else a crash soon after the rename could leave an empty output), give it the
-    usual mode and rename it onto `path`."""
-    descriptor = os.open(temporary, os.O_RDONLY)
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})  # only writes fail so, naming no file
+
+
+def _underlying(error: OSError) -> OSError:
+    """The OS error beneath a library's own report of it (h5py: 'File close failed' after a failed write)."""
+    while error.errno is None and isinstance(error.__context__, OSError):
+        error = error.__context__
+    return error
+
+
+@contextmanager
+def naming_output(path: Path, temporary: Path) -> Iterator[None]:
+    """Re-raise an OS error of the block that is the failed writing of `path` through `temporary` (it names the
+    temporary file or folder, or no file and a full disk) as the same error naming `path`."""
+    try:
+        yield
+    except OSError as error:
+        reason = _underlying(error)
+        about_temporary = reason.filename is not None and str(reason.filename).startswith(str(temporary))
+        if not about_temporary and not (reason.filename is None and reason.errno in _NO_ROOM):
+            raise
+        raise OSError(reason.errno, reason.strerror, str(path)) from error
+
+
+def flush_to_disk(path: Path) -> None:
+    """Make the file's data durable before it is renamed into place: else a crash soon after the rename could
+    leave an empty output."""
+    descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def publish(temporary: Path, path: Path) -> None:
+    """Flush `temporary` to disk, give it the usual mode and rename it onto `path`."""
+    flush_to_disk(temporary)
     usual_mode(temporary)
     os.replace(temporary, path)
 
@@ -59,7 +90,8 @@ def atomic_file(path: Path) -> Iterator[Path]:
     """`with atomic_file(path) as temporary:` write `temporary`; it becomes `path` when the block succeeds."""
     temporary = temporary_sibling(path)
     try:
-        yield temporary
-        publish(temporary, path)
+        with naming_output(path, temporary):
+            yield temporary
+            publish(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
