@@ -3,7 +3,9 @@
 Without it a run with a too-high learning rate trains to the end on NaN, exits 0 and exports NaN weights. The
 loss is checked before backward and the gradient norm before the optimizer step, so when either is NaN or
 infinite the weights are still the last finite ones and no later checkpoint or export holds anything else.
-Under DDP the ranks agree (any rank's bad value stops all), so none is left waiting in a collective.
+Under DDP the ranks agree (any rank's bad value stops all), so none is left waiting in a collective. The gradient
+norm is the one clipping by norm needs next, and a Task's clipping reuses it (`checked_gradient_norm`): without
+that the check cost the tagger 2% of its training time (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ class DivergenceStop(L.Callback):
                                  optimizer: torch.optim.Optimizer) -> None:
         norms = [torch.linalg.vector_norm(p.grad.detach()) for p in pl_module.parameters() if p.grad is not None]
         if norms:
-            self._check(trainer, "gradient norm", torch.linalg.vector_norm(torch.stack(norms)))
+            norm = torch.linalg.vector_norm(torch.stack(norms))  # as clip_grad_norm_ computes it
+            pl_module.checked_gradient_norm = norm  # Task.configure_gradient_clipping takes it, right after this
+            self._check(trainer, "gradient norm", norm)
 
     def _check(self, trainer: L.Trainer, what: str, value: torch.Tensor) -> None:
         diverged = not bool(torch.isfinite(value).all())

@@ -127,8 +127,15 @@ class Task(L.LightningModule):
     ) -> None:
         # Lightning refuses to clip for a fused optimizer under mixed precision, since with fp16's loss scaler
         # the gradients would still be scaled. bf16 and fp32 have no scaler, so clipping here is exact.
+        checked_norm = self.__dict__.pop("checked_gradient_norm", None)  # this step's, from DivergenceStop
         if getattr(self.trainer.precision_plugin, "scaler", None) is not None or not gradient_clip_val:
             super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
+        elif gradient_clip_algorithm in (None, "norm") and checked_norm is not None:
+            # clip_grad_norm_'s scaling, without its second pass over the gradients for the same norm
+            scale = torch.clamp(gradient_clip_val / (checked_norm + 1e-6), max=1.0)
+            for parameter in self.parameters():
+                if parameter.grad is not None:
+                    parameter.grad.detach().mul_(scale)
         elif gradient_clip_algorithm in (None, "norm"):
             torch.nn.utils.clip_grad_norm_(self.parameters(), gradient_clip_val)
         else:
