@@ -38,6 +38,15 @@ class ThroughputMonitor(L.Callback):
         if seconds > 0:
             pl_module.log("train/tokens_per_s", tokens / seconds, on_epoch=True)  # this epoch's rate
 
+    def state_dict(self) -> dict[str, float | list[float]]:
+        # in checkpoints: a resumed run's summary, and the rate of an epoch it resumed in, count the batches before
+        return {"tokens": self.tokens, "positions": self.positions, "seconds": self.seconds,
+                "epoch_start": list(self._epoch_start)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.tokens, self.positions, self.seconds = int(state["tokens"]), int(state["positions"]), state["seconds"]
+        self._epoch_start = (int(state["epoch_start"][0]), float(state["epoch_start"][1]))
+
     @property
     def summary(self) -> dict[str, float]:
         return {

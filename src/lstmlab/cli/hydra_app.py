@@ -19,6 +19,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from lstmlab.data import locations
+from lstmlab.utils import slurm
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +61,14 @@ def resume_dir(ckpt_path: str | None, default: str) -> str:
 
 def register_resolvers() -> None:
     """`${env_or:NAME,default}` defaults a value to an environment variable; `${samples_dir:}` and `${sample:FILE}`
-    find the bundled samples (see `lstmlab.data.locations`); `${resume_dir:...}` keeps a resumed run in its folder."""
+    find the bundled samples (see `lstmlab.data.locations`); `${resume_dir:...}` keeps a resumed run in its folder;
+    `${run_name:<timestamp>,<overrides>}` names a new one (after the SLURM job in one, `lstmlab.utils.slurm`)."""
     resolvers = {
         "env_or": lambda name, default: os.environ.get(name) or default,
         "samples_dir": lambda: str(locations.samples_dir()),
         "sample": locations.sample_file,
         "resume_dir": resume_dir,
+        "run_name": slurm.run_name,
     }
     for name, resolver in resolvers.items():
         if not OmegaConf.has_resolver(name):

@@ -14,6 +14,7 @@ import hydra
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
@@ -26,6 +27,7 @@ from lstmlab.tasks.base import Task
 from lstmlab.utils.atomic_file import atomic_file
 from lstmlab.utils.cpu import check_precision_supported
 from lstmlab.utils.malloc_tuning import tune_malloc
+from lstmlab.utils.slurm import requeued_checkpoint
 from lstmlab.utils.torch_threads import set_torch_threads
 
 log = logging.getLogger(__name__)
@@ -57,11 +59,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     loggers = instantiate_group(cfg.get("logger"))
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    # a requeued SLURM job runs its command again: it resumes from what it left in its run folder
+    ckpt_path = cfg.get("ckpt_path") or requeued_checkpoint(cfg.paths.output_dir)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
     epochs = trainer.current_epoch  # epochs trained (early stopping ends sooner than max_epochs)
 
-    checkpoint = trainer.checkpoint_callback
+    checkpoint = next((c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint)), None)
     best = checkpoint.best_model_path if checkpoint else ""
     if best:  # from here on the model is the best checkpoint: it is tested and exported
         model.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])

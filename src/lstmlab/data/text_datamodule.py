@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from lstmlab.data.batching import BucketBatchSampler, EpochSampler, pass_batch
+from lstmlab.data.batching import BucketBatchSampler, EpochSampler, ResumableDataLoader, pass_batch
 from lstmlab.data.text_vocabs import TextVocabs
 from lstmlab.data.vectors import MatchedVectors, PretrainedVectors, match_vectors
 
@@ -164,8 +164,11 @@ class TextDataModule(L.LightningDataModule):
             self.batch_size if train else self.eval_batch_size, pool_size=self.pool_size,
             num_replicas=replicas, rank=rank,
         )
-        return DataLoader(encoded, batch_sampler=sampler, collate_fn=pass_batch, num_workers=self.num_workers,
-                          persistent_workers=self.num_workers > 0)
+        # its own generator (only workers' seeds come from it): a DataLoader draws from torch's global one each time it
+        # starts a pass, which would shift every dropout mask of a run resumed mid-epoch by one draw
+        loader = ResumableDataLoader if train else DataLoader
+        return loader(encoded, batch_sampler=sampler, collate_fn=pass_batch, num_workers=self.num_workers,
+                      persistent_workers=self.num_workers > 0, generator=torch.Generator().manual_seed(self.seed))
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", train=True)

@@ -16,11 +16,13 @@ from typing import Any, ClassVar
 import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.trainer.states import TrainerFn
 from torch import nn
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from lstmlab.data.text_datamodule import TextDataModule
 from lstmlab.data.text_vocabs import TextVocabs
-from lstmlab.io.model_folder import model_payload
+from lstmlab.io.model_folder import model_payload, upgrade_model
 from lstmlab.tasks.evaluation_report import format_table, write_report
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,7 @@ class Task(L.LightningModule):
         self.scheduler_factory = scheduler
         self.monitor = monitor
         self.mode = mode
+        self._validated = False  # this epoch's validation has run: the plateau scheduler may step on its result
 
     # --- the protocol ---------------------------------------------------------------------------------------
     @classmethod
@@ -110,6 +113,28 @@ class Task(L.LightningModule):
     def on_train_epoch_end(self) -> None:
         # logged here rather than by LearningRateMonitor, which refuses to run without a logger
         self.log("train/lr", self.optimizers().param_groups[0]["lr"])
+        self._anneal()
+
+    def on_validation_end(self) -> None:
+        if self.trainer.state.fn == TrainerFn.FITTING and not self.trainer.sanity_checking:
+            self._validated = True
+
+    def _anneal(self) -> None:
+        """Step a plateau scheduler on this epoch's validation result, here, before the epoch-end checkpoint is
+        written (Lightning calls the module's epoch-end hook before the checkpoint callbacks'). Lightning 2.6 steps it
+        itself after that checkpoint, and not at all at the end of an epoch it resumed (its fit loop is still
+        `restarting` then), so a resumed run annealed one epoch late and ended elsewhere; `lr_scheduler_step` leaves
+        those steps out. tests/test_mid_epoch_resume.py pins it."""
+        validated, self._validated = self._validated, False
+        if not validated:
+            return  # an epoch cut short by max_steps, as Lightning's own rule
+        for config in self.trainer.lr_scheduler_configs:
+            if isinstance(config.scheduler, ReduceLROnPlateau):
+                config.scheduler.step(self.trainer.callback_metrics[config.monitor])
+
+    def lr_scheduler_step(self, scheduler: Any, metric: Any) -> None:
+        if not isinstance(scheduler, ReduceLROnPlateau):  # a plateau scheduler steps in `_anneal`
+            super().lr_scheduler_step(scheduler, metric)
 
     def configure_optimizers(self) -> dict:
         if self.optimizer_factory is None:
@@ -149,8 +174,24 @@ class Task(L.LightningModule):
         checkpoint["lstmlab_rng"] = gather_rng_states()  # Lightning builds the checkpoint on every rank
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        upgrade_checkpoint(checkpoint, Path(self.trainer.ckpt_path or "the checkpoint"))
         if "lstmlab_rng" in checkpoint:
             restore_rank_rng_states(checkpoint["lstmlab_rng"], self.global_rank)
+
+
+def upgrade_checkpoint(checkpoint: dict[str, Any], where: Path) -> None:
+    """A checkpoint of an older model format in today's, in place: resuming (`ckpt_path=`) goes through Lightning,
+    not `load_model_file`, so the payload and the network's weights (`net.` keys) get the same upgrades here."""
+    payload = checkpoint.get("lstmlab")
+    if not isinstance(payload, dict):
+        return
+    prefix = "net."
+    state = checkpoint["state_dict"]
+    payload, net = upgrade_model(payload, {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)},
+                                 where)
+    checkpoint["lstmlab"] = payload
+    checkpoint["state_dict"] = {**{k: v for k, v in state.items() if not k.startswith(prefix)},
+                                **{prefix + k: v for k, v in net.items()}}
 
 
 def make_optimizer(factory: Callable[..., torch.optim.Optimizer], parameters: Any) -> torch.optim.Optimizer:
