@@ -14,13 +14,14 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-from lstmlab.cli.hydra_app import register_resolvers
+from lstmlab.cli.hydra_app import expose_plugins, register_resolvers
 from lstmlab.data.conllu_reader import read_conllu
 from lstmlab.utils.cpu import bf16_lstm_supported, cpu_model
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 register_resolvers()
+expose_plugins()  # as lstmlab-train does: Hydra finds hydra/sweeper=optuna
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = ROOT / "conf"

@@ -211,7 +211,8 @@ def test_sigterm_saves_last_ckpt_at_the_batch_end_and_the_run_resumes_from_it(st
     code, output = finish(process)
     assert code == 128 + signal.SIGTERM, output[-3000:]
     step = last_checkpoint(tmp_path / "run")["global_step"]
-    assert STEPS_PER_EPOCH < step < 2 * STEPS_PER_EPOCH and f"SIGTERM: {tmp_path / 'run/checkpoints/last.ckpt'} holds step {step}" in output
+    assert STEPS_PER_EPOCH < step < 2 * STEPS_PER_EPOCH
+    assert f"SIGTERM: {tmp_path / 'run/checkpoints/last.ckpt'} holds step {step}" in output
     assert not (tmp_path / "run/FAILED").exists() and not (tmp_path / "run/metrics.json").exists()
     resumed = resume(overrides, tmp_path / "run")
     assert same_weights(straight, tmp_path / "run") and resumed["test/acc"] == metrics["test/acc"]

@@ -139,15 +139,18 @@ def _all_finite(checkpoint: Path) -> bool:
     return all(bool(torch.isfinite(value).all()) for value in state.values() if value.is_floating_point())
 
 
-def test_a_diverging_run_stops_at_once_and_leaves_only_finite_weights(tiny_ewt, tiny_vectors, tmp_path):
+@pytest.mark.parametrize("checkpoints", [
+    ["+trainer.val_check_interval=1", "trainer.check_val_every_n_epoch=null"],  # ModelCheckpoint at each step
+    ["callbacks.model_checkpoint=null", "checkpoint_every_n_steps=1"],  # only the resume checkpoint
+], ids=["model_checkpoint", "resume_checkpoint"])
+def test_a_diverging_run_stops_at_once_and_leaves_only_finite_weights(tiny_ewt, tiny_vectors, tmp_path, checkpoints):
     """Adam at lr 1e30 overflows the weights at its first step: the next loss is not finite. The run stops there
     with an error naming the step, the value and the last good checkpoint; it exports nothing and every
     checkpoint written before holds finite weights."""
     from lstmlab.callbacks.divergence_stop import TrainingDivergedError
 
     overrides = ["experiment=pos_quick", *TINY_MODEL, *tiny_data_overrides(tiny_ewt, tiny_vectors),
-                 "trainer.max_epochs=3", "model.optimizer.lr=1e30", "+trainer.val_check_interval=1",
-                 "trainer.check_val_every_n_epoch=null"]
+                 "trainer.max_epochs=3", "model.optimizer.lr=1e30", *checkpoints]
     cfg = compose_config("train.yaml", overrides, tmp_path)
     with pytest.raises(TrainingDivergedError, match=r"the (training loss|gradient norm) is (nan|inf|-inf) at step "
                                                      r"\d+ \(epoch 0\).*Last good checkpoint: .*last\.ckpt"):

@@ -10,6 +10,8 @@ that the check cost the tagger 2% of its training time (docs/benchmarks.md).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import lightning as L
 import torch
 
@@ -34,11 +36,19 @@ class DivergenceStop(L.Callback):
         diverged = not bool(torch.isfinite(value).all())
         if not trainer.strategy.reduce_boolean_decision(diverged, all=False):
             return
-        checkpoint = trainer.checkpoint_callback
-        last_good = (checkpoint.last_model_path or checkpoint.best_model_path) if checkpoint else ""
+        last_good = newest_checkpoint(trainer)
         raise TrainingDivergedError(
             f"the {what} is {value.item() if diverged else 'non-finite on another rank'} at step "
             f"{trainer.global_step} (epoch {trainer.current_epoch}): training stopped before the optimizer applied "
             f"it. Last good checkpoint: {last_good or 'none saved yet'}. Lower the learning rate "
             "(model.optimizer.lr=...) or clip gradients (trainer.gradient_clip_val=...)"
         )
+
+
+def newest_checkpoint(trainer: L.Trainer) -> str:
+    """The newest file that a checkpoint callback has written: ModelCheckpoint's last/best, ResumeCheckpoint's
+    `path`. Every one holds finite weights, since this stop comes before a non-finite step is applied."""
+    candidates = [getattr(callback, name, None) for callback in trainer.checkpoint_callbacks
+                  for name in ("last_model_path", "best_model_path", "path")]
+    written = [Path(path) for path in candidates if path and Path(path).is_file()]
+    return str(max(written, key=lambda path: path.stat().st_mtime_ns)) if written else ""

@@ -34,16 +34,23 @@ def instantiate_group(group: DictConfig | None) -> list[Any]:
 
 
 def record_failures(task: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
-    """Write the exception of a crashed run into its run directory and re-raise, so a multirun log shows
-    which runs failed and why (lightning-hydra-template's task_wrapper)."""
+    """Write the exception of a crashed run into its run directory (`FAILED`; `PRUNED` for an Optuna trial its
+    study stopped) and re-raise, so a multirun shows which runs failed and why (lightning-hydra-template's
+    task_wrapper)."""
 
     @functools.wraps(task)
     def wrapped(cfg: DictConfig) -> Any:
         try:
             return task(cfg)
         except Exception as error:
+            from optuna import TrialPruned
+
             output_dir = Path(cfg.paths.output_dir)
             output_dir.mkdir(parents=True, exist_ok=True)
+            if isinstance(error, TrialPruned):
+                (output_dir / "PRUNED").write_text(f"{error}\n", encoding="utf-8")
+                log.info("trial %s", error)
+                raise
             (output_dir / "FAILED").write_text(f"{type(error).__name__}: {error}\n", encoding="utf-8")
             log.error("run failed: %s: %s (recorded in %s)", type(error).__name__, error, output_dir / "FAILED")
             raise
@@ -57,6 +64,20 @@ def resume_dir(ckpt_path: str | None, default: str) -> str:
     if ckpt_path and Path(ckpt_path).parent.name == "checkpoints":
         return str(Path(ckpt_path).resolve().parent.parent)
     return default
+
+
+def expose_plugins() -> None:
+    """Make lstmlab's Hydra plugins (the Optuna sweeper) visible to Hydra's plugin scan, which lists the folders
+    of the `hydra_plugins` namespace package. A wheel install puts ours in site-packages/hydra_plugins, where the
+    scan looks; an editable install (setuptools' import-hook mode, which the conf/ mapping needs) serves it through
+    an import hook that no folder listing sees, so its real folder joins the namespace path.
+    tests/test_optuna_sweep.py pins that Hydra finds the sweeper."""
+    import hydra_plugins
+    import hydra_plugins.lstmlab_optuna_sweeper as plugin
+
+    folder = str(Path(plugin.__file__).resolve().parent.parent)
+    if folder not in [str(Path(entry).resolve()) for entry in hydra_plugins.__path__ if Path(entry).is_dir()]:
+        hydra_plugins.__path__.append(folder)
 
 
 def register_resolvers() -> None:

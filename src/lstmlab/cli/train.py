@@ -20,7 +20,14 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
 from lstmlab.callbacks.throughput import ThroughputMonitor
-from lstmlab.cli.hydra_app import CONFIG_PATH, apply_extras, instantiate_group, record_failures, register_resolvers
+from lstmlab.cli.hydra_app import (
+    CONFIG_PATH,
+    apply_extras,
+    expose_plugins,
+    instantiate_group,
+    record_failures,
+    register_resolvers,
+)
 from lstmlab.io.model_folder import save_model_folder
 from lstmlab.modules.recurrent_cells import CellOptions
 from lstmlab.tasks.base import Task
@@ -32,6 +39,7 @@ from lstmlab.utils.torch_threads import set_torch_threads
 
 log = logging.getLogger(__name__)
 register_resolvers()
+expose_plugins()  # hydra/sweeper=optuna
 
 
 @record_failures
