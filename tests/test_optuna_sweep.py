@@ -20,6 +20,7 @@ from optuna.trial import TrialState
 
 from lstmlab.sweeps.search_space import as_override, parse_search_space
 from lstmlab.sweeps.study_folder import INTERRUPTED, StudyFolder, StudyMismatchError, open_storage, trial_id
+from lstmlab.utils.torch_threads import available_cores
 
 SEARCH = "model.optimizer.lr=tag(log,interval(0.003,0.03))"
 
@@ -181,3 +182,17 @@ def test_a_sweep_killed_during_its_third_trial_ends_with_four_finished_trials(ti
         "interrupted (its sweep process was killed); retried as trial 3\n")
     assert {number: fingerprint(sweep_dir / str(number)) for number in (0, 1)} == finished
     assert all((sweep_dir / str(number) / "metrics.json").is_file() for number in (0, 1, 3, 4))
+
+
+@pytest.mark.slow
+def test_trials_run_side_by_side_under_joblib_and_share_one_study(tiny_ewt, tiny_vectors, tmp_path):
+    sweep_dir = tmp_path / "logs/pos_quick/optuna/optuna"
+    run_sweep([*sweep_command(tiny_ewt, tiny_vectors, tmp_path, 3), "hydra/launcher=parallel",
+               "hydra.sweeper.n_jobs=2"], tmp_path)
+    study = optuna.load_study(study_name="optuna", storage=open_storage(str(sweep_dir / "optuna.journal")))
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
+    cores = available_cores()
+    for trial in study.trials:  # each job reported to the one study from its own joblib process
+        assert sorted(trial.intermediate_values) == [0, 1]
+        log = (sweep_dir / str(trial.number) / "pos_quick.log").read_text()
+        assert f"torch threads: {max(1, cores // 2)} ({cores} cores / 2 jobs at once" in log

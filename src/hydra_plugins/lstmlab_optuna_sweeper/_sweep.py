@@ -146,5 +146,5 @@ def _log_best(folder: StudyFolder, sweep_dir: Path) -> None:
         raise RuntimeError(f"Optuna study {folder.study.study_name!r}: no trial finished; see the FAILED and PRUNED "
                            f"files in {sweep_dir}/<trial>/")
     best = folder.study.best_trial
-    log.info("best trial %d: %s with %s (%s)", best.number, best.value,
-             " ".join(f"{key}={value}" for key, value in best.params.items()), sweep_dir / str(best.number))
+    log.info("best trial %d: %s with %s (%s); every trial: lstmlab-sweep-report %s", best.number, best.value,
+             " ".join(f"{key}={value}" for key, value in best.params.items()), sweep_dir / str(best.number), sweep_dir)
