@@ -10,7 +10,7 @@ CPU_INDEX := https://download.pytorch.org/whl/cpu
 RUN_ENV := MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 ARGS ?=
 
-.PHONY: help install install-cpu train train-bilm train-nli train-full test test-install test-full lint long-memory bench bench-data bench-nli bench-bilm embed clean
+.PHONY: help install install-cpu train train-bilm train-nli train-full test test-install test-full lint long-memory bench bench-kernels bench-data bench-nli bench-bilm embed clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -52,8 +52,10 @@ long-memory: ## the long-term-dependency sweep (5 cells x 5 lags) and its report
 	$(RUN_ENV) $(PY) -m lstmlab.cli.train -m experiment=long_memory hydra.sweep.dir=logs/long_memory/multiruns/make $(ARGS)
 	$(PY) -m lstmlab.cli.sweep_report logs/long_memory/multiruns/make --x data.lag --metric test/acc
 
-bench: ## speed benchmarks: tagger training/inference vs plain PyTorch, CPU kernel facts (prints tables)
-	$(RUN_ENV) $(PY) bench/tagger_throughput.py $(ARGS)
+bench: ## one table of every family: training vs plain PyTorch (fp32, bf16), padding, inference/export, peak RSS (ARGS="--save")
+	$(RUN_ENV) $(PY) bench/suite.py $(ARGS)
+
+bench-kernels: ## CPU kernel facts (docs/cpu_facts.md) and the recurrent cells' speed
 	$(RUN_ENV) $(PY) bench/cpu_kernels.py
 	$(RUN_ENV) $(PY) bench/cell_speed.py
 

@@ -31,6 +31,7 @@ from datetime import date
 from pathlib import Path
 
 import torch
+from machine import load_average, peak_rss_mb
 
 from lstmlab.cli import options
 from lstmlab.cli.elmo import export
@@ -40,13 +41,6 @@ from lstmlab.utils.onednn_cache import bound_primitive_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ("all", "top")
-
-
-def peak_rss_mb() -> float:
-    """This process's peak RSS (Linux VmHWM). Not ru_maxrss: a spawned child's starts at its parent's peak, and
-    the parent here holds Lightning and the datasets library."""
-    status = Path("/proc/self/status").read_text()
-    return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")) / 1024
 
 
 def child(model: str, input_path: Path, layers: str, batch_size: int, tokenized: bool) -> dict:
@@ -102,7 +96,7 @@ def main() -> None:
 
     # imported here, not above: the children's peak RSS must be the command's, without Lightning and datasets
     from bilm_throughput import ptb_file
-    from nli_throughput import compare, load_average, rate
+    from harness import compare, rate
 
     from lstmlab.utils.cpu import describe_cpu
 

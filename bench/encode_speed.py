@@ -21,7 +21,6 @@ import argparse
 import functools
 import gzip
 import json
-import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +30,7 @@ from pathlib import Path
 import datasets
 import numpy as np
 import torch
+from machine import load_average
 from torch import nn
 
 from lstmlab.data.nli_datamodule import NLIDataModule
@@ -49,10 +49,6 @@ LABELS = {"naive": "naive loop: encode([sentence]) per sentence", "infersent": "
           "encode": "SentenceEncoder.encode (padded, bucketed)",
           "bf16": "SentenceEncoder.encode(bf16=True)"}
 Sentences = Sequence[Sequence[str]]
-
-
-def load_average() -> str:
-    return "/".join(f"{load:.2f}" for load in os.getloadavg())
 
 
 def test_sentences() -> list[list[str]]:

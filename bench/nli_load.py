@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import random
 import statistics
 import subprocess
@@ -27,13 +26,11 @@ import time
 from datetime import date
 from pathlib import Path
 
+from machine import load_average
+
 ROOT = Path(__file__).resolve().parents[1]
 GLOVE = ROOT / "data" / "glove" / "glove.6B.50d.subset.txt.gz"
 REPLACED = 0.1  # share of tokens replaced by a random GloVe word
-
-
-def load_average() -> str:
-    return "/".join(f"{load:.2f}" for load in os.getloadavg())
 
 
 def memory_mb(field: str) -> float:
