@@ -24,11 +24,16 @@ def table(rows: list[Row]) -> list[str]:
     return lines
 
 
-def report(rows: list[Row], seconds: float, load_before: str, note: str = "") -> list[str]:
-    """The heading lines and the table; `note` is added to the first line (what took how long)."""
+def heading(seconds: float, load_before: str, note: str = "") -> list[str]:
+    """The command, the date and how long it took (`note` added), the CPU, the load average at start and end."""
     command = " ".join(["python", Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
     return [f"`{command}`; {date.today()}; {seconds:.0f} s in all{note}", f"CPU: {describe_cpu()}",
-            f"load average (1/5/15 min): {load_before} at start, {load_average()} at end", "", *table(rows)]
+            f"load average (1/5/15 min): {load_before} at start, {load_average()} at end"]
+
+
+def report(rows: list[Row], seconds: float, load_before: str, note: str = "") -> list[str]:
+    """The heading lines and the table; `note` is added to the first line (what took how long)."""
+    return [*heading(seconds, load_before, note), "", *table(rows)]
 
 
 def show(name: str, lines: list[str], rows: list[Row], save: bool) -> None:

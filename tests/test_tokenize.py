@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from itertools import islice
+import gzip
+import json
+import re
+from itertools import islice, pairwise
 from pathlib import Path
 
 import pytest
@@ -18,9 +21,11 @@ from lstmlab.data.token_alignment import (
     token_spans,
     word_spans,
 )
-from lstmlab.data.tokenize import tokenize
+from lstmlab.data.tokenize import _APOSTROPHE_LESS, _CONTRACTION, _is_plain, tokenize
 
-EWT_DEV = Path(__file__).resolve().parents[1] / "data" / "ud_english_ewt" / "en_ewt-ud-dev.conllu.gz"
+DATA = Path(__file__).resolve().parents[1] / "data"
+EWT_DEV = DATA / "ud_english_ewt" / "en_ewt-ud-dev.conllu.gz"
+FROZEN = Path(__file__).resolve().parent / "data" / "tokenize_frozen.jsonl.gz"
 
 
 @pytest.mark.parametrize(
@@ -132,3 +137,52 @@ def test_token_f1_on_ewt_dev_does_not_regress():
     sentences = list(islice(read_gold(EWT_DEV), 300))
     score = sum((score_tokens(s, tokenize(s.text)) for s in sentences), Match())
     assert score.f1 > 0.993
+
+
+def frozen_tokens(text: str, cuts: list[int]) -> list[str]:
+    """The tokens that `cuts` describes: the text's whitespace-separated pieces, each cut at the offsets inside it."""
+    tokens: list[str] = []
+    for piece in re.finditer(r"\S+", text):
+        bounds = [piece.start(), *(cut for cut in cuts if piece.start() < cut < piece.end()), piece.end()]
+        tokens += [text[start:end] for start, end in pairwise(bounds)]
+    return tokens
+
+
+def test_tokens_equal_the_frozen_output_of_the_rule_before_issue_19():
+    """Issue 19 made the rule 8-10x faster; its tokens must stay those of the rule before, on every sentence of the
+    bundled EWT (train, dev, test), GUM test and LinES test files: 19,207 sentences, no intended difference.
+
+    tests/data/tokenize_frozen.jsonl.gz holds, per file ({"file": path under data/, "cuts": [...]}), each
+    sentence's character offsets where a token starts right where the previous one ends; whitespace gives the other
+    boundaries, since tokens are the text's non-space characters in order. It was generated once, before the
+    change, with the rule kept as bench/tokenize_before.py: for each sentence, `spans = token_spans(text,
+    tokenize(text))` and the cuts `[start for (start, _), (_, end) in zip(spans[1:], spans) if start == end]`.
+    """
+    assert FROZEN.stat().st_size < 80_000  # a small file: the cuts only, not the tokens
+    with gzip.open(FROZEN, "rt", encoding="utf-8") as lines:
+        frozen = [json.loads(line) for line in lines]
+    differences, sentences = [], 0
+    for entry in frozen:
+        gold = list(read_gold(DATA / entry["file"]))
+        assert len(gold) == len(entry["cuts"]), entry["file"]
+        for sentence, cuts in zip(gold, entry["cuts"], strict=True):
+            expected = frozen_tokens(sentence.text, cuts)
+            if tokenize(sentence.text) != expected:
+                differences.append((entry["file"], sentence.text, expected, tokenize(sentence.text)))
+        sentences += len(gold)
+    assert sentences == 19_207
+    assert not differences, differences[:5]
+
+
+def test_apostrophe_less_contractions_are_never_plain():
+    """The str-check fast path skips every regex for a plain word, so a word of letters that _CONTRACTION would
+    split must not be plain, in any case (it is then split by the full rule, which is case-sensitive for I'm)."""
+    for word in _APOSTROPHE_LESS:
+        assert _CONTRACTION.fullmatch(word), word
+        for variant in (word, word.upper(), word.title()):
+            assert not _is_plain(variant), variant
+    assert tokenize("Dont IM Im cannot") == ["Do", "nt", "IM", "I", "m", "can", "not"]
+    words = {word for sentence in read_gold(EWT_DEV) for word in sentence.text.split()}
+    for word in words | {word.upper() for word in words} | {word.title() for word in words}:
+        if _is_plain(word):
+            assert _CONTRACTION.fullmatch(word) is None and tokenize(word) == [word], word
