@@ -59,12 +59,14 @@ bench-kernels: ## CPU kernel facts (docs/cpu_facts.md) and the recurrent cells' 
 	$(RUN_ENV) $(PY) bench/cpu_kernels.py
 	$(RUN_ENV) $(PY) bench/cell_speed.py
 
-bench-data: ## data benchmarks: 1M-sentence split memory, 2M-word vectors file, tokenizer F1 on EWT
+bench-data: ## data benchmarks: 1M-sentence split memory, 2M-word vectors file, tokenizer F1 on EWT, tokenizer speed vs NLTK and spaCy
 	$(RUN_ENV) $(PY) bench/data_memory.py
 	$(RUN_ENV) $(PY) bench/vectors_memory.py
 	$(RUN_ENV) $(PY) bench/tokenizer_ewt.py
+	$(RUN_ENV) $(PY) bench/tokenizer_speed.py
 
-bench-nli: ## NLI benchmarks: training vs plain PyTorch, encode() vs InferSent, 550k-pair load (busy: ARGS="--threads 1")
+bench-nli: ## NLI benchmarks: raw text (tokenizer, encode() and lstmlab-tag on strings vs ids), training vs plain PyTorch, encode() vs InferSent, 550k-pair load (busy: ARGS="--threads 1")
+	$(RUN_ENV) $(PY) bench/raw_text_speed.py $(ARGS)
 	$(RUN_ENV) $(PY) bench/nli_throughput.py $(ARGS)
 	$(RUN_ENV) $(PY) bench/encode_speed.py $(ARGS)
 	$(RUN_ENV) $(PY) bench/nli_load.py $(ARGS)

@@ -18,9 +18,13 @@ COLUMNS = ("family", "what", "precision", "speed", "ratio", "padding")
 Row = dict[str, Any]
 
 
-def table(rows: list[Row]) -> list[str]:
-    lines = ["| family | measurement | precision | speed | ratio | padding |", "|---|---|---|---:|---:|---:|"]
-    lines += ["| " + " | ".join(str(row.get(key, "")) for key in COLUMNS) + " |" for row in rows]
+NUMBERS = frozenset({"speed", "ratio", "padding"})  # right-aligned columns
+
+
+def table(rows: list[Row], columns: tuple[str, ...] = COLUMNS) -> list[str]:
+    lines = ["| " + " | ".join("measurement" if key == "what" else key for key in columns) + " |",
+             "|" + "|".join("---:" if key in NUMBERS else "---" for key in columns) + "|"]
+    lines += ["| " + " | ".join(str(row.get(key, "")) for key in columns) + " |" for row in rows]
     return lines
 
 
@@ -31,9 +35,10 @@ def heading(seconds: float, load_before: str, note: str = "") -> list[str]:
             f"load average (1/5/15 min): {load_before} at start, {load_average()} at end"]
 
 
-def report(rows: list[Row], seconds: float, load_before: str, note: str = "") -> list[str]:
+def report(rows: list[Row], seconds: float, load_before: str, note: str = "",
+           columns: tuple[str, ...] = COLUMNS) -> list[str]:
     """The heading lines and the table; `note` is added to the first line (what took how long)."""
-    return [*heading(seconds, load_before, note), "", *table(rows)]
+    return [*heading(seconds, load_before, note), "", *table(rows, columns)]
 
 
 def show(name: str, lines: list[str], rows: list[Row], save: bool) -> None:

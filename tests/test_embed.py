@@ -18,6 +18,7 @@ from lstmlab.cli.embed import main
 from lstmlab.data.tokenize import tokenize
 from lstmlab.inference.sentence_encoder import SentenceEncoder
 from lstmlab.io.embedding_writers import WRITERS, open_writer
+from lstmlab.models.nli_classifier import NLIClassifier
 
 FORMATS = sorted(WRITERS)
 
@@ -210,15 +211,15 @@ def test_embed_stops_at_an_empty_line_and_keeps_the_older_output(tmp_path, vecto
 
 def test_embed_interrupted_leaves_no_output(tmp_path, vectors_model, monkeypatch, capsys):
     monkeypatch.setattr(embed_command, "CHUNK_LINES", 2)
-    encode = SentenceEncoder.encode
+    embed_batch = NLIClassifier.embed
     calls = iter(range(100))
 
-    def encode_then_ctrl_c(self, *args, **kwargs):
-        if next(calls) == 1:  # the second chunk, after the first was written
+    def embed_then_ctrl_c(self, *args, **kwargs):
+        if next(calls) == 1:  # the second chunk (of one batch), after the first was written
             raise KeyboardInterrupt
-        return encode(self, *args, **kwargs)
+        return embed_batch(self, *args, **kwargs)
 
-    monkeypatch.setattr(SentenceEncoder, "encode", encode_then_ctrl_c)
+    monkeypatch.setattr(NLIClassifier, "embed", embed_then_ctrl_c)
     assert embed("--model", vectors_model, write_input(tmp_path / "in.txt", SENTENCES), "-o", tmp_path / "e.npy") == 130
     assert "interrupted" in capsys.readouterr().err
     assert leftovers(tmp_path, "in.txt") == []

@@ -28,7 +28,7 @@ from lstmlab.data.tokenize import tokenize
 from lstmlab.inference.elmo import Elmo
 from lstmlab.io.elmo_hdf5 import LAYER_CHOICES, ElmoHdf5Writer
 
-CHUNK_LINES = 2048  # lines read and sorted by length at a time
+CHUNK_LINES = 2048  # lines read and sorted by length at a time (the next ones while the network runs)
 
 
 def numbered_sentences(handle: Iterable[bytes], name: str, elmo: Elmo, tokenized: bool
@@ -52,20 +52,15 @@ def export(elmo: Elmo, handle: Iterable[bytes], name: str, output: Path, *, laye
     with ElmoHdf5Writer(output, layers, elmo.dim, elmo.num_layers) as writer, tqdm(
         total=total, unit="sent", desc="elmo", file=sys.stderr, disable=not progress
     ) as progress_bar:
-        for chunk in chunked(numbered_sentences(handle, name, elmo, tokenized), CHUNK_LINES):
-            # similar lengths share a batch (little padding), longest first: each later batch fits in memory that an
-            # earlier one freed, where shortest-first grows the heap at every batch
-            chunk.sort(key=lambda item: len(item[1]), reverse=True)
-            for start in range(0, len(chunk), batch_size):
-                batch = chunk[start : start + batch_size]
-                result = elmo([tokens for _, tokens in batch], bf16=bf16)
-                representations = result.layers.cpu().numpy()
-                unknown_chars += result.unknown_chars
-                for row, (index, tokens) in enumerate(batch):
-                    writer.write(index, tokens, representations[:, row, : len(tokens)])
-                    tokens_done += len(tokens)
-                lines += len(batch)
-                progress_bar.update(len(batch))
+        chunks = chunked(numbered_sentences(handle, name, elmo, tokenized), CHUNK_LINES)
+        for batch, result in elmo.represent_chunks(chunks, batch_size, bf16, split=lambda item: item[1]):
+            representations = result.layers.cpu().numpy()
+            unknown_chars += result.unknown_chars
+            for row, (index, tokens) in enumerate(batch):
+                writer.write(index, tokens, representations[:, row, : len(tokens)])
+                tokens_done += len(tokens)
+            lines += len(batch)
+            progress_bar.update(len(batch))
     return lines, tokens_done, unknown_chars
 
 

@@ -28,27 +28,26 @@ from lstmlab.cli import options
 from lstmlab.cli.command import run_model_on_input
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
+from lstmlab.data.tokenize import tokenize
 from lstmlab.inference.sentence_encoder import SentenceEncoder
+from lstmlab.inference.text_pipeline import CHUNK_SENTENCES, is_empty
 from lstmlab.io.embedding_writers import WRITERS, open_writer, writer_class
 
-CHUNK_LINES = 8192  # lines read, encoded and written at a time: memory is one chunk, whatever the input size
+# lines read, encoded and written at a time (the next ones while the network encodes): memory is a few chunks,
+# whatever the input size
+CHUNK_LINES = CHUNK_SENTENCES
 
-
-def read_chunks(handle: Iterable[bytes], name: str, allow_empty: bool) -> Iterator[tuple[list[str], np.ndarray]]:
-    """(lines, empty flags) per chunk of CHUNK_LINES; an empty line is a DataFormatError unless `allow_empty`."""
-    for lines in chunked(checked_lines(handle, name, allow_empty), CHUNK_LINES):
-        yield lines, _empty_flags(lines)
 
 
 def checked_lines(handle: Iterable[bytes], name: str, allow_empty: bool) -> Iterator[str]:
     for number, line in decode_lines(handle, name):
-        if not allow_empty and not line.strip():
+        if not allow_empty and is_empty(line):
             raise DataFormatError(name, number, "empty line: expected one sentence per line (or use --allow-empty)")
         yield line
 
 
 def _empty_flags(lines: list[str]) -> np.ndarray:
-    return np.fromiter((not line.strip() for line in lines), dtype=bool, count=len(lines))
+    return np.fromiter((is_empty(line) for line in lines), dtype=bool, count=len(lines))
 
 
 def _output_path(text: str) -> Path:
@@ -70,11 +69,10 @@ def export(encoder: SentenceEncoder, handle: Iterable[bytes], name: str, output:
     with open_writer(output, encoder.dim, attributes) as writer, tqdm(
         total=total, unit="sent", desc="embedding", file=sys.stderr, disable=not progress
     ) as progress_bar:
-        for lines, empty in read_chunks(handle, name, allow_empty):
-            sentences = [line.split() for line in lines] if tokenized else lines
-            vectors = encoder.encode(sentences, batch_size=batch_size, normalize_embeddings=normalize,
-                                     allow_empty=allow_empty, bf16=bf16)
-            writer.write(vectors, lines, empty)
+        chunks = chunked(checked_lines(handle, name, allow_empty), CHUNK_LINES)
+        split = str.split if tokenized else tokenize
+        for lines, vectors in encoder.encode_chunks(chunks, batch_size, bf16, split, normalize=normalize):
+            writer.write(vectors.cpu().numpy(), lines, _empty_flags(lines))
             progress_bar.update(len(lines))
         writer.commit()
     return writer.rows, writer.empty_rows

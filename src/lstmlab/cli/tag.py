@@ -19,20 +19,20 @@ from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
 from lstmlab.data.tokenize import tokenize
 from lstmlab.inference.tagger import TaggedSentence, Tagger
+from lstmlab.inference.text_pipeline import CHUNK_SENTENCES, is_empty
 
 UPOS_TAGS = frozenset(
     "ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X".split()
 )
-CHUNK_LINES = 4096  # sentences tagged per batch of input, so large inputs stream
+CHUNK_LINES = CHUNK_SENTENCES  # lines read, tokenized and tagged at a time (the next ones while the network tags)
 
 
-def read_sentences(handle: Iterable[bytes], name: str, tokenized: bool) -> Iterator[tuple[str, list[str]]]:
-    """(text, tokens) per line; an empty line is an error, since every line must be one sentence."""
+def read_lines(handle: Iterable[bytes], name: str) -> Iterator[str]:
+    """The lines of the input; an empty line is an error, since every line must be one sentence."""
     for number, line in decode_lines(handle, name):
-        tokens = line.split() if tokenized else tokenize(line)
-        if not tokens:
+        if is_empty(line):
             raise DataFormatError(name, number, "empty line: expected one sentence per line")
-        yield line, tokens
+        yield line
 
 
 def write_conllu(out: TextIO, number: int, text: str, sentence: TaggedSentence, upos: bool) -> None:
@@ -53,9 +53,9 @@ def tag(tagger: Tagger, handle: Iterable[bytes], name: str, out: TextIO, *, toke
     """Tag every line of `handle` (named `name` in errors) into `out`; (sentences, tokens)."""
     upos = set(tagger.tags) <= UPOS_TAGS
     sentences = tokens = 0
-    for chunk in chunked(read_sentences(handle, name, tokenized), CHUNK_LINES):
-        tagged = tagger.predict([line_tokens for _, line_tokens in chunk], batch_size=batch_size, bf16=bf16)
-        for (text, _), sentence in zip(chunk, tagged, strict=True):
+    chunks = chunked(read_lines(handle, name), CHUNK_LINES)
+    for lines, tagged in tagger.predict_chunks(chunks, batch_size, bf16, split=str.split if tokenized else tokenize):
+        for text, sentence in zip(lines, tagged, strict=True):
             sentences += 1
             tokens += len(sentence.tokens)
             if output_format == "conllu":

@@ -87,6 +87,6 @@ class LongMemoryDataModule(ClassificationDataModule):
         encoded = EncodedTokens(
             forms=Ragged(symbols.astype(np.int32).ravel(), np.arange(count + 1, dtype=np.int64) * steps),
             form_words=np.arange(2, num_forms + 2, dtype=np.int32),
-            form_chars=Ragged(np.zeros(0, dtype=np.int32), np.zeros(num_forms + 1, dtype=np.int64)),
+            form_chars=Ragged.empty_rows(num_forms),
         )
         return LabelledSentences(encoded, labels)

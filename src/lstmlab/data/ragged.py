@@ -29,6 +29,11 @@ class Ragged:
             builder.append(row)
         return builder.build()
 
+    @classmethod
+    def empty_rows(cls, count: int) -> Ragged:
+        """`count` rows with nothing in them (the characters of a model that reads none)."""
+        return cls(np.zeros(0, dtype=np.int32), np.zeros(count + 1, dtype=np.int64))
+
     def __len__(self) -> int:
         return len(self.offsets) - 1
 

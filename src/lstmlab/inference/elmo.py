@@ -9,16 +9,20 @@ between sentences in training), so its vectors do not depend on what came before
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 
 from lstmlab.data.text_vocabs import TextVocabs
+from lstmlab.inference.text_pipeline import ahead
 from lstmlab.io.model_folder import load_model_file
 from lstmlab.models.bilm import BiLanguageModel
 from lstmlab.utils.cpu import bf16_autocast
+
+Item = TypeVar("Item")
 
 
 @dataclass
@@ -53,10 +57,11 @@ class Elmo:
     def max_sentence_length(self) -> int:
         return self.net.config.max_sentence_length
 
-    def check(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
-        """Token lists as given, or a ValueError that names the first bad sentence and what was expected."""
+    def check(self, sentences: Sequence[Sequence[str]], first: int = 0) -> list[list[str]]:
+        """Token lists as given, or a ValueError that names the first bad sentence (counted from `first`) and what
+        was expected."""
         token_lists = []
-        for position, tokens in enumerate(sentences):
+        for position, tokens in enumerate(sentences, start=first):
             if isinstance(tokens, str):
                 raise ValueError(f"sentence {position} is a string: give lists of tokens (e.g. text.split())")
             if not tokens:
@@ -74,11 +79,40 @@ class Elmo:
         token_lists = self.check(sentences)
         if not token_lists:
             raise ValueError("no sentences given")
+        return self._represent(*self._padded(token_lists), bf16)
+
+    @torch.inference_mode()
+    def represent_chunks(self, chunks: Iterable[Sequence[Item]], batch_size: int = 64, bf16: bool = False,
+                         split: Callable[[Item], Sequence[str]] = list) -> Iterator[tuple[list[Item], ElmoOutput]]:
+        """(its items, their ElmoOutput) per batch of each chunk of items, `split` giving an item's tokens; within a
+        chunk, batches of similar lengths, longest first (each later batch fits in memory that an earlier one
+        freed). Chunks may be read lazily (from a file: `lstmlab-elmo`): reading, `split`, lookup and padding of
+        the next chunks run in a background thread where a core is spare (`text_pipeline.ahead`), and an error
+        there reaches the caller; a bad sentence is a ValueError that counts it from the first chunk's first item."""
+        seen = 0
+
+        def padded_batches(chunk: Sequence[Item]) -> list[tuple[list[Item], dict[str, torch.Tensor], int]]:
+            nonlocal seen
+            token_lists = self.check([split(item) for item in chunk], first=seen)
+            seen += len(chunk)
+            order = sorted(range(len(chunk)), key=lambda row: len(token_lists[row]), reverse=True)
+            batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+            return [([chunk[r] for r in rows], *self._padded([token_lists[r] for r in rows])) for rows in batches]
+
+        device = next(self.net.parameters()).device
+        for batches in ahead((padded_batches(chunk) for chunk in chunks), device):
+            for items, padded, unknown_chars in batches:
+                yield items, self._represent(padded, unknown_chars, bf16)
+
+    def _padded(self, token_lists: list[list[str]]) -> tuple[dict[str, torch.Tensor], int]:
+        """The text work on one batch: (characters and mask, padded; tokens with characters the model never saw)."""
         encoded = self.vocabs.encode_tokens(token_lists)
-        padded = encoded.padded(range(len(token_lists)))
+        unknown_chars = encoded.tokens_where(encoded.forms_with_char(self.vocabs.chars.unk_index))
+        return encoded.padded(range(len(token_lists))), unknown_chars
+
+    def _represent(self, padded: dict[str, torch.Tensor], unknown_chars: int, bf16: bool) -> ElmoOutput:
         device = next(self.net.parameters()).device
         mask = padded["mask"].to(device)
         with bf16_autocast(device, bf16):
             layers = self.net.sentence_layers(padded["chars"].to(device), mask)
-        unknown_chars = encoded.tokens_where(encoded.forms_with_char(self.vocabs.chars.unk_index))
         return ElmoOutput(layers.float(), mask, unknown_chars)

@@ -9,7 +9,7 @@ on the other sentences of its batch. `SentenceEncoder.from_vectors` is the bag-o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +19,9 @@ from tqdm.auto import tqdm
 
 from lstmlab.data.batching import BucketBatchSampler, EpochSampler
 from lstmlab.data.text_vocabs import TextVocabs
-from lstmlab.data.tokenize import tokenize
 from lstmlab.data.vectors import load_word_vectors
 from lstmlab.data.vocab import PAD, UNK, Vocab
+from lstmlab.inference.text_pipeline import Chunk, Sentence, ahead, is_empty, longest_first_chunks, tokens_of
 from lstmlab.io.model_folder import WrongModelKind, load_model_file, model_payload, save_model_folder
 from lstmlab.models.nli_classifier import NLIClassifier, NLIConfig
 from lstmlab.utils.atomic_file import atomic_file
@@ -73,11 +73,6 @@ class SentenceEncoder:
     def device(self) -> torch.device:
         return self.net.has_vector.device
 
-    def _token_lists(self, sentences: Sentences) -> tuple[list[list[str]], bool]:
-        single = isinstance(sentences, str)
-        items = [sentences] if single else list(sentences)
-        return [tokenize(s) if isinstance(s, str) else list(s) for s in items], single
-
     @torch.inference_mode()
     def encode(
         self,
@@ -95,31 +90,54 @@ class SentenceEncoder:
         Strings are tokenized by `lstmlab.data.tokenize` (PTB-style, as the NLI training data); lists of tokens are
         taken as they are. An empty sentence is an error, or, with `allow_empty`, a zero vector. `bf16` computes in
         bfloat16 (CPUs with AVX-512 bf16 or AMX, GPUs): 1.6-1.7x faster on such a CPU, vectors within ~1e-3.
+        Where a core is spare, the text work of the next sentences runs beside the network (`text_pipeline`).
         """
-        token_lists, single = self._token_lists(sentences)
-        empty = [i for i, tokens in enumerate(token_lists) if not tokens]
+        single = isinstance(sentences, str)
+        items = [sentences] if single else list(sentences)
+        empty = [i for i, sentence in enumerate(items) if is_empty(sentence)]
         if empty and not allow_empty:
             raise ValueError(f"sentence {empty[0]} is empty ({len(empty)} empty in all): there is nothing to encode; "
                              "pass allow_empty=True to get a zero vector for it")
-        present = [i for i, tokens in enumerate(token_lists) if tokens]
-        output = torch.zeros(len(token_lists), self.dim, device=self.device)
-        encoded = self.vocabs.encode_tokens(token_lists[i] for i in present)
+        output = torch.zeros(len(items), self.dim, device=self.device)
         # longest first, like sentence-transformers: a memory problem shows at once, and the bar slows down after
-        by_length = BucketBatchSampler(EpochSampler(len(present), shuffle=False), -encoded.lengths, batch_size)
-        with (bf16_autocast(self.device, bf16),
-              tqdm(total=len(present), disable=not show_progress_bar, unit="sent", desc="Encoding") as progress):
-            for rows in by_length:
-                batch = encoded.padded(rows, with_chars=False)
-                vectors = self.net.embed(batch["words"].to(self.device), batch["mask"].to(self.device))
-                output[[present[r] for r in rows]] = vectors.float()
-                progress.update(len(rows))
-        if normalize_embeddings:
-            output = F.normalize(output, dim=1)
+        chunks = longest_first_chunks(items, (i for i, sentence in enumerate(items) if not is_empty(sentence)))
+        encoded = self.encode_chunks(([items[p] for p in chunk] for chunk in chunks), batch_size, bf16,
+                                     normalize=normalize_embeddings)
+        with tqdm(total=len(items) - len(empty), disable=not show_progress_bar, unit="sent", desc="Encoding") as bar:
+            for chunk, (_, vectors) in zip(chunks, encoded, strict=True):
+                output[chunk] = vectors
+                bar.update(len(chunk))
         if single:
             output = output[0]
         if convert_to_tensor or not convert_to_numpy:
             return output.clone()  # inference tensors cannot be used in autograd later: a normal copy
         return output.cpu().numpy()
+
+    @torch.inference_mode()
+    def encode_chunks(self, chunks: Iterable[Chunk], batch_size: int = 64, bf16: bool = False,
+                      split: Callable[[Sentence], list[str]] = tokens_of, normalize: bool = False
+                      ) -> Iterator[tuple[Chunk, torch.Tensor]]:
+        """(chunk, its vectors [len(chunk), dim] in the chunk's order; an empty sentence's are zeros) for each chunk
+        of sentences, which may be read lazily (from a file: `lstmlab-embed`). Reading, `split` (the tokenizer),
+        lookup and padding of the next chunks run in a background thread where a core is spare
+        (`text_pipeline.ahead`), so an error there (a malformed line) reaches the caller."""
+        prepared = ((chunk, self._padded_batches(chunk, batch_size, split)) for chunk in chunks)
+        for chunk, batches in ahead(prepared, self.device):
+            vectors = torch.zeros(len(chunk), self.dim, device=self.device)
+            with bf16_autocast(self.device, bf16):
+                for rows, batch in batches:
+                    vectors[rows] = self.net.embed(batch["words"].to(self.device),
+                                                   batch["mask"].to(self.device)).float()
+            yield chunk, F.normalize(vectors, dim=1) if normalize else vectors
+
+    def _padded_batches(self, chunk: Chunk, batch_size: int, split: Callable[[Sentence], list[str]]
+                        ) -> list[tuple[list[int], dict[str, torch.Tensor]]]:
+        """The text work on one chunk: (rows of the chunk, padded batch) per batch, longest first, empty sentences
+        left out."""
+        present = [row for row, sentence in enumerate(chunk) if not is_empty(sentence)]
+        encoded = self.vocabs.encode_tokens((split(chunk[row]) for row in present), with_chars=False)
+        by_length = BucketBatchSampler(EpochSampler(len(present), shuffle=False), -encoded.lengths, batch_size)
+        return [([present[r] for r in rows], encoded.padded(rows, with_chars=False)) for rows in by_length]
 
     @torch.inference_mode()
     def visualize(self, sentence: str | Sequence[str], path: str | Path | None = None) -> list[tuple[str, int]]:
@@ -129,10 +147,10 @@ class SentenceEncoder:
         if self.net.config.encoder != "bilstm_max":
             raise ValueError(f"visualize needs a max-pooling encoder (bilstm_max), this model's is "
                              f"{self.net.config.encoder!r}")
-        (tokens,), _ = self._token_lists([sentence] if isinstance(sentence, str) else [list(sentence)])
+        tokens = tokens_of(sentence)
         if not tokens:
             raise ValueError("the sentence is empty: there is nothing to visualize")
-        batch = self.vocabs.encode_tokens([tokens]).padded([0], with_chars=False)
+        batch = self.vocabs.encode_tokens([tokens], with_chars=False).padded([0], with_chars=False)
         words, mask, order = self.net.known_words(batch["words"].to(self.device), batch["mask"].to(self.device))
         wins = self.net.encoder.word_wins(self.net.words(words), mask)
         counts = torch.zeros_like(wins).scatter_(1, order, wins)[0].tolist()  # back to input positions

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +11,7 @@ import torch
 from lstmlab.data.batching import BucketBatchSampler, EpochSampler
 from lstmlab.data.tagging_split import TaggedSplit
 from lstmlab.data.text_vocabs import TextVocabs
-from lstmlab.data.tokenize import tokenize
+from lstmlab.inference.text_pipeline import Chunk, Sentence, ahead, is_empty, longest_first_chunks, tokens_of
 from lstmlab.io.model_folder import load_model_file
 from lstmlab.models.bilstm_tagger import BiLSTMTagger
 from lstmlab.utils.cpu import bf16_autocast
@@ -43,33 +43,54 @@ class Tagger:
         return list(self.vocabs.labels.itos)
 
     @torch.inference_mode()
-    def predict(
-        self, sentences: str | Sequence[str] | Sequence[Sequence[str]], batch_size: int = 256, bf16: bool = False
-    ) -> TaggedSentence | list[TaggedSentence]:
+    def predict(self, sentences: Sentence | Sequence[Sentence], batch_size: int = 256, bf16: bool = False
+                ) -> TaggedSentence | list[TaggedSentence]:
         """Tag raw strings (tokenized by `lstmlab.data.tokenize`) or lists of tokens.
 
         A single string returns one TaggedSentence; a list returns a list, in input order (batches are
         formed by length internally, and results do not depend on which sentences share a batch). `bf16` runs the
         network in bfloat16 (GPUs, CPUs with AVX-512 bf16 or AMX; refused elsewhere) and decodes its scores in
-        float32: faster, with nearly all tags the same.
+        float32: faster, with nearly all tags the same. Where a core is spare, the text work of the next sentences
+        runs beside the network (`text_pipeline`).
         """
         single = isinstance(sentences, str)
-        token_lists = [tokenize(s) if isinstance(s, str) else list(s) for s in ([sentences] if single else sentences)]
-        for position, tokens in enumerate(token_lists):
-            if not tokens:
+        items = [sentences] if single else list(sentences)
+        for position, sentence in enumerate(items):
+            if is_empty(sentence):
                 raise ValueError(f"sentence {position} is empty: there is nothing to tag")
-        results: list[TaggedSentence | None] = [None] * len(token_lists)
-        device = next(self.net.parameters()).device
-        encoded = TaggedSplit.from_token_lists(token_lists, self.vocabs)
-        # never sharded: under a process group too, every sentence given is tagged
-        by_length = BucketBatchSampler(EpochSampler(len(token_lists), shuffle=False), encoded.lengths, batch_size)
-        for batch_indices in by_length:
-            batch = encoded.__getitems__(batch_indices)
-            mask = batch["mask"].to(device)
-            with bf16_autocast(device, bf16):
-                emissions = self.net(batch["words"].to(device), batch["chars"].to(device), mask)
-            predicted = self.net.decode(emissions.float(), mask)
-            for row, index in enumerate(batch_indices):
-                tags = self.vocabs.labels.decode(predicted[row, : len(token_lists[index])].tolist())
-                results[index] = TaggedSentence(token_lists[index], tags)
+        results: list[TaggedSentence | None] = [None] * len(items)
+        chunks = longest_first_chunks(items, range(len(items)))
+        tagged = self.predict_chunks(([items[p] for p in chunk] for chunk in chunks), batch_size, bf16)
+        for chunk, (_, chunk_tagged) in zip(chunks, tagged, strict=True):
+            for position, sentence in zip(chunk, chunk_tagged, strict=True):
+                results[position] = sentence
         return results[0] if single else results
+
+    @torch.inference_mode()
+    def predict_chunks(self, chunks: Iterable[Chunk], batch_size: int = 256, bf16: bool = False,
+                       split: Callable[[Sentence], list[str]] = tokens_of
+                       ) -> Iterator[tuple[Chunk, list[TaggedSentence]]]:
+        """(chunk, its TaggedSentences in the chunk's order) for each chunk of sentences, which may be read lazily
+        (from a file: `lstmlab-tag`). Reading, `split` (the tokenizer), lookup and padding of the next chunks run
+        in a background thread where a core is spare (`text_pipeline.ahead`), so an error there (an empty sentence)
+        reaches the caller. Never sharded: under a process group too, every sentence given is tagged."""
+        device = next(self.net.parameters()).device
+        prepared = ((chunk, self._padded_batches(chunk, batch_size, split)) for chunk in chunks)
+        for chunk, batches in ahead(prepared, device):
+            results: list[TaggedSentence | None] = [None] * len(chunk)
+            for rows, token_lists, batch in batches:
+                mask = batch["mask"].to(device)
+                with bf16_autocast(device, bf16):
+                    emissions = self.net(batch["words"].to(device), batch["chars"].to(device), mask)
+                predicted = self.net.decode(emissions.float(), mask).tolist()
+                for row, tokens, tags in zip(rows, token_lists, predicted, strict=True):
+                    results[row] = TaggedSentence(tokens, self.vocabs.labels.decode(tags[: len(tokens)]))
+            yield chunk, results
+
+    def _padded_batches(self, chunk: Chunk, batch_size: int, split: Callable[[Sentence], list[str]]
+                        ) -> list[tuple[list[int], list[list[str]], dict[str, torch.Tensor]]]:
+        """The text work on one chunk: (rows of the chunk, their tokens, padded batch) per batch, by length."""
+        token_lists = [split(sentence) for sentence in chunk]
+        encoded = TaggedSplit.from_token_lists(token_lists, self.vocabs)
+        by_length = BucketBatchSampler(EpochSampler(len(chunk), shuffle=False), encoded.lengths, batch_size)
+        return [(rows, [token_lists[r] for r in rows], encoded.__getitems__(rows)) for rows in by_length]

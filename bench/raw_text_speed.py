@@ -1,0 +1,182 @@
+"""Raw text at the kernel's speed: inference on strings against the same network on input already turned into ids.
+
+    python bench/raw_text_speed.py                    # what make bench-nli runs
+    python bench/raw_text_speed.py --rounds 7 --threads 1 --save
+
+One table, in one run:
+- the tokenizer (`lstmlab.data.tokenize`) on the sentences below, against the rule before its speed-up
+  (bench/tokenize_before.py), one thread;
+- `SentenceEncoder.encode` at H=256 and H=512 (BiLSTM-max of experiment=nli_cpu, untrained: speed does not depend
+  on the weights) on 10,000 raw SNLI dev sentences given as strings, given as token lists, and a plain padded
+  PyTorch loop of the same network over the same sentences already turned into word ids (longest first, batch 64,
+  `net.embed` per batch: what a user's own loop over ids does); the strings once more with the text work forced
+  into the background thread where no core is spare for it (`text_pipeline.spare_core`, printed in the heading);
+  bf16 rows where the CPU has a bf16 LSTM;
+- the tagger of experiment=pos_quick on the `# text` of EWT test: `Tagger.predict` on the tokens, and the
+  `lstmlab-tag` command's work (reading, tokenizing, tagging, writing CoNLL-U; start-up and model loading left out)
+  on the raw lines and with --tokenized, both at the command's batch size.
+Variants alternate in rounds (bench/measurements.py); figures are medians, ratios are to the row named in `vs`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gzip
+import io
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import tokenize_before
+import torch
+from harness import NO_BF16, quiet_rounds, rate
+from machine import load_average
+from measurements import alternated
+from report import Row, report, show
+from training_tasks import NLI, TAGGER, Prepared
+
+from lstmlab import SentenceEncoder, Tagger
+from lstmlab.cli import options
+from lstmlab.cli.tag import tag
+from lstmlab.data.token_alignment import read_gold
+from lstmlab.data.tokenize import tokenize
+from lstmlab.inference import text_pipeline
+from lstmlab.utils.cpu import bf16_lstm_supported
+
+ROOT = Path(__file__).resolve().parents[1]
+SNLI_RAW = ROOT / "data" / "snli" / "snli_1.0_dev.jsonl.gz"
+EWT_TEST = ROOT / "data" / "ud_english_ewt" / "en_ewt-ud-test.conllu.gz"
+SENTENCES = 10_000
+BATCH = 64
+
+
+def snli_sentences() -> list[str]:
+    """The first SENTENCES distinct raw premises and hypotheses of SNLI dev, in file order."""
+    with gzip.open(SNLI_RAW, "rt", encoding="utf-8") as lines:
+        pairs = [json.loads(line) for line in lines]
+    distinct = dict.fromkeys(sentence for pair in pairs for sentence in (pair["sentence1"], pair["sentence2"]))
+    return list(distinct)[:SENTENCES]
+
+
+def plain_loop(encoder: SentenceEncoder, ids: list[torch.Tensor], bf16: bool) -> torch.Tensor:
+    """Word ids -> vectors, longest first, padded batches of BATCH through the network's own `embed`."""
+    output = torch.zeros(len(ids), encoder.dim)
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        for start in range(0, len(order), BATCH):
+            rows = order[start : start + BATCH]
+            words = torch.nn.utils.rnn.pad_sequence([ids[i] for i in rows], batch_first=True)
+            output[rows] = encoder.net.embed(words, words != 0).float()
+    return output
+
+
+@contextlib.contextmanager
+def overlap(forced: bool) -> Iterator[None]:
+    """With `forced`, the text work runs in the background thread even where no core is spare for it (a
+    counterfactual for this benchmark only: `text_pipeline.ahead` asks `spare_core`)."""
+    spare_core = text_pipeline.spare_core
+    if forced:
+        text_pipeline.spare_core = lambda device: True
+    try:
+        yield
+    finally:
+        text_pipeline.spare_core = spare_core
+
+
+def encoder_rows(texts: list[str], hidden: int, rounds: int, bf16: bool) -> list[Row]:
+    prepared = Prepared.build(NLI, [f"model.net.hidden_size={hidden}"])
+    encoder = SentenceEncoder(prepared.make_task().net, prepared.datamodule.vocabs)
+    token_lists = [tokenize(text) for text in texts]
+    words = encoder.vocabs.words
+    key = encoder.vocabs.word_key
+    ids = [torch.tensor([words.index(key(token)) for token in tokens]) for tokens in token_lists]
+
+    def in_background() -> None:
+        with overlap(forced=True):
+            encoder.encode(texts, batch_size=BATCH)
+
+    variants: dict[str, Callable[[], object]] = {
+        "plain loop over word ids": lambda: plain_loop(encoder, ids, False),
+        "encode(token lists)": lambda: encoder.encode(token_lists, batch_size=BATCH),
+        "encode(strings)": lambda: encoder.encode(texts, batch_size=BATCH),
+        "encode(strings), text work forced into the background thread": in_background,
+    }
+    if bf16:
+        variants["plain loop over word ids, bf16"] = lambda: plain_loop(encoder, ids, True)
+        variants["encode(strings, bf16=True)"] = lambda: encoder.encode(texts, batch_size=BATCH, bf16=True)
+    seconds = alternated(variants, rounds)
+    difference = float((encoder.encode(texts, batch_size=BATCH) - plain_loop(encoder, ids, False).numpy()).max())
+    rows = []
+    for name, median in seconds.items():
+        reference = "plain loop over word ids, bf16" if "bf16" in name else "plain loop over word ids"
+        rows.append({"what": f"H={hidden}: {name}", "speed": f"{rate(len(texts) / median)} sentences/s",
+                     "vs": f"{seconds[reference] / median:.2f}x {reference}" if name != reference else ""})
+    rows[2]["vs"] += f" (vectors differ by at most {abs(difference):.1e})"
+    if not bf16:
+        rows.append({"what": f"H={hidden}: bf16 rows", "speed": NO_BF16})
+    return rows
+
+
+def tagger_rows(rounds: int) -> list[Row]:
+    texts = [sentence.text for sentence in read_gold(EWT_TEST)]
+    token_lists = [tokenize(text) for text in texts]
+    prepared = Prepared.build(TAGGER)
+    tagger = Tagger(prepared.make_task().net, prepared.datamodule.vocabs)
+    raw = "".join(f"{text}\n" for text in texts).encode()
+    tokenized = "".join(" ".join(tokens) + "\n" for tokens in token_lists).encode()
+
+    def command(data: bytes, is_tokenized: bool, forced: bool = False) -> None:
+        with overlap(forced):
+            tag(tagger, io.BytesIO(data).readlines(), "input.txt", io.StringIO(), tokenized=is_tokenized,
+                batch_size=options.BATCH_SIZE)
+
+    seconds = alternated({
+        "Tagger.predict(token lists)": lambda: tagger.predict(token_lists, batch_size=options.BATCH_SIZE),
+        "lstmlab-tag on raw text": lambda: command(raw, False),
+        "lstmlab-tag --tokenized": lambda: command(tokenized, True),
+        "lstmlab-tag on raw text, text work forced into the background thread": lambda: command(raw, False, True),
+    }, rounds)
+    amount = sum(len(tokens) for tokens in token_lists)
+    reference = "Tagger.predict(token lists)"
+    return [{"what": f"tagger, EWT test ({amount:,} tokens): {name}", "speed": f"{rate(amount / median)} tokens/s",
+             "vs": f"{seconds[reference] / median:.2f}x {reference}" if name != reference else ""}
+            for name, median in seconds.items()]
+
+
+def tokenizer_row(texts: list[str], rounds: int) -> Row:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    seconds = alternated({"new": lambda: [tokenize(t) for t in texts],
+                          "before": lambda: [tokenize_before.tokenize(t) for t in texts]}, rounds)
+    torch.set_num_threads(threads)
+    same = sum(tokenize(t) == tokenize_before.tokenize(t) for t in texts)
+    return {"what": f"tokenize() on the {len(texts):,} SNLI sentences ({same:,} tokenized as before)",
+            "speed": f"{rate(len(texts) / seconds['new'])} sentences/s",
+            "vs": f"{seconds['before'] / seconds['new']:.2f}x the rule before its speed-up"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5, help="timed calls per variant; figures are medians")
+    parser.add_argument("--hidden", type=int, nargs="+", default=[256, 512], help="LSTM units per direction")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice, one per core)")
+    parser.add_argument("--save", action="store_true", help="also write bench/results/raw_text_speed.md and .json")
+    args = parser.parse_args()
+    quiet_rounds(args.threads)
+    load_before, started = load_average(), time.perf_counter()
+    texts = snli_sentences()
+    rows = [tokenizer_row(texts, args.rounds)]
+    for hidden in args.hidden:
+        rows += encoder_rows(texts, hidden, args.rounds, bf16_lstm_supported())
+    rows += tagger_rows(args.rounds)
+    spare = "yes" if text_pipeline.spare_core(torch.device("cpu")) else "no"
+    lines = report(rows, time.perf_counter() - started, load_before,
+                   f"; {args.rounds} rounds; torch threads {torch.get_num_threads()}, a core spare for the text work: "
+                   f"{spare}", columns=("what", "speed", "vs"))
+    show("raw_text_speed", lines, rows, args.save)
+
+
+if __name__ == "__main__":
+    main()

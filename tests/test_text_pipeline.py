@@ -1,0 +1,166 @@
+"""Inference that overlaps text work with the network (`lstmlab.inference.text_pipeline`): the background stage
+keeps the order, hands its errors to the caller and stops when the caller does, and runs only where a core is spare;
+on inputs of several chunks, encode(), predict() and the ELMo export give every sentence the result it gets alone,
+at its input position, with the text work in the background thread and without it."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lstmlab import Elmo, SentenceEncoder, Tagger
+from lstmlab.cli.embed import main as embed
+from lstmlab.data.token_alignment import read_gold
+from lstmlab.inference.text_pipeline import CHUNK_SENTENCES, longest_first_chunks, prefetched, spare_core
+
+EWT_TRAIN = Path(__file__).resolve().parents[1] / "data" / "ud_english_ewt" / "en_ewt-ud-train.conllu.gz"
+
+
+@pytest.fixture(scope="module")
+def ewt_texts() -> list[str]:
+    """More raw sentences than two chunks hold: the `# text` of the bundled EWT train sample, in file order."""
+    texts = [sentence.text for sentence in read_gold(EWT_TRAIN)]
+    assert len(texts) > 2 * CHUNK_SENTENCES
+    return texts[: 2 * CHUNK_SENTENCES + 300]
+
+
+CORES = len(os.sched_getaffinity(0))
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(params=["background", "inline"])
+def text_work(request):
+    """Torch on one thread (a core is spare: the text work runs in the background thread), then on every core
+    (none is: it runs inline, each chunk just before the network reads it)."""
+    threads = torch.get_num_threads()
+    if request.param == "background" and CORES < 2:
+        pytest.skip("one core: the text work never runs in a background thread here")
+    torch.set_num_threads(1 if request.param == "background" else CORES)
+    assert spare_core(CPU) == (request.param == "background")
+    yield request.param
+    torch.set_num_threads(threads)
+
+
+def prefetch_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == "lstmlab-prefetch"]
+
+
+def test_items_come_in_order_and_are_made_in_the_background():
+    made_in: list[str] = []
+
+    def items():
+        for number in range(50):
+            made_in.append(threading.current_thread().name)
+            yield number
+
+    assert list(prefetched(items())) == list(range(50))
+    assert set(made_in) == {"lstmlab-prefetch"}
+
+
+def test_an_error_in_the_background_reaches_the_caller_with_its_message():
+    def items():
+        yield 1
+        yield 2
+        raise ValueError("line 3 of input.txt: not a sentence")
+
+    received = []
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match="line 3 of input.txt: not a sentence") as raised:
+        for item in prefetched(items()):
+            received.append(item)
+    assert received == [1, 2] and time.perf_counter() - started < 5
+    assert "items" in {frame.name for frame in raised.traceback}  # the background frame is in the traceback
+
+
+def test_leaving_the_loop_early_stops_the_background_thread():
+    def endless():
+        number = 0
+        while True:
+            yield number
+            number += 1
+
+    for item in prefetched(endless()):
+        if item == 3:
+            break
+    deadline = time.monotonic() + 5
+    while prefetch_threads() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert prefetch_threads() == []
+
+
+def test_the_background_thread_runs_only_where_a_core_is_spare():
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(CORES)
+        assert not spare_core(CPU)  # torch's threads take every core
+        assert spare_core(torch.device("meta"))  # the network is elsewhere: the CPU is free for the text work
+        if CORES > 1:
+            torch.set_num_threads(CORES - 1)
+            assert spare_core(CPU)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_chunks_are_longest_first_and_cover_every_position():
+    sentences = ["a b", "a much longer sentence", ["one", "token", "list"], "mid length"]
+    chunks = longest_first_chunks(sentences, [0, 1, 2, 3], size=3)
+    assert chunks == [[1, 3, 0], [2]]  # characters for strings, tokens for token lists
+
+
+def test_encode_over_several_chunks_gives_each_sentence_its_vector_in_input_order(text_work, trained_nli, ewt_texts):
+    encoder = SentenceEncoder.load(trained_nli[0])
+    together = encoder.encode(ewt_texts, batch_size=32)
+    assert together.shape == (len(ewt_texts), encoder.dim)
+    sample = list(range(0, len(ewt_texts), 97))
+    alone = np.stack([encoder.encode(ewt_texts[i]) for i in sample])
+    np.testing.assert_allclose(together[sample], alone, atol=1e-6, rtol=0)
+    reversed_order = encoder.encode(ewt_texts[::-1], batch_size=50)[::-1]  # other chunks, other batches
+    np.testing.assert_allclose(together, reversed_order, atol=1e-6, rtol=0)
+
+
+def test_predict_over_several_chunks_keeps_order_and_batch_independence(text_work, trained, ewt_texts):
+    tagger = Tagger.load(trained[0])
+    together = tagger.predict(ewt_texts, batch_size=64)
+    assert len(together) == len(ewt_texts)
+    for index in range(0, len(ewt_texts), 131):
+        alone = tagger.predict(ewt_texts[index])
+        assert (together[index].tokens, together[index].tags) == (alone.tokens, alone.tags)
+
+
+def test_elmo_chunks_give_each_sentence_what_it_gets_alone(text_work, trained_bilm, ewt_texts):
+    elmo = Elmo.load(trained_bilm[0])
+    token_lists = [text.split() for text in ewt_texts[:300]]
+    token_lists = [tokens[: elmo.max_sentence_length] for tokens in token_lists]
+    chunks = [token_lists[:120], token_lists[120:]]
+    seen = []
+    for batch, output in elmo.represent_chunks(chunks, batch_size=16):
+        for row, tokens in enumerate(batch):
+            seen.append(" ".join(tokens))
+            if len(seen) % 37 == 0:
+                alone = elmo([tokens]).layers[:, 0]
+                np.testing.assert_allclose(output.layers[:, row, : len(tokens)], alone, atol=1e-5, rtol=0)
+    assert sorted(seen) == sorted(" ".join(tokens) for tokens in token_lists)
+
+
+def test_elmo_chunks_count_a_bad_sentence_from_the_first_chunk(trained_bilm):
+    elmo = Elmo.load(trained_bilm[0])
+    with pytest.raises(ValueError, match="sentence 3 is empty"):
+        list(elmo.represent_chunks([[["a"], ["b"]], [["c"], []]]))
+
+
+def test_a_bad_line_read_ahead_ends_the_export_with_its_line(text_work, trained_nli, ewt_texts, tmp_path, capsys):
+    """The empty line lies in the third chunk: it is read while the network encodes the first ones (in the
+    background) or after them (inline), and ends the export all the same."""
+    lines = ewt_texts[: 2 * CHUNK_SENTENCES] + ["   "] + ewt_texts[2 * CHUNK_SENTENCES :]
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    output = tmp_path / "out.npy"
+    assert embed(["--model", str(trained_nli[0]), str(source), "-o", str(output), "--quiet"]) == 2
+    assert f"{source}:{2 * CHUNK_SENTENCES + 1}: empty line" in capsys.readouterr().err
+    assert not output.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
