@@ -5,7 +5,8 @@
 
 One table, in one run:
 - the tokenizer (`lstmlab.data.tokenize`) on the sentences below, against the rule before its speed-up
-  (bench/tokenize_before.py), one thread;
+  (bench/tokenize_before.py), NLTK's and spaCy's (as in bench/tokenizer_speed.py, which also scores them), one
+  thread;
 - `SentenceEncoder.encode` at H=256 and H=512 (BiLSTM-max of experiment=nli_cpu, untrained: speed does not depend
   on the weights) on 10,000 raw SNLI dev sentences given as strings, given as token lists, and a plain padded
   PyTorch loop of the same network over the same sentences already turned into word ids (longest first, batch 64,
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import gzip
 import io
 import json
@@ -34,7 +36,10 @@ import torch
 from harness import NO_BF16, quiet_rounds, rate
 from machine import load_average
 from measurements import alternated
+from nltk.tokenize import NLTKWordTokenizer
 from report import Row, report, show
+from tokenizer_ewt import nltk_spans
+from tokenizer_speed import spacy_variants
 from training_tasks import NLI, TAGGER, Prepared
 
 from lstmlab import SentenceEncoder, Tagger
@@ -145,16 +150,30 @@ def tagger_rows(rounds: int) -> list[Row]:
             for name, median in seconds.items()]
 
 
-def tokenizer_row(texts: list[str], rounds: int) -> Row:
+def split_all(split: Callable[[str], list[str]], texts: list[str]) -> list[list[str]]:
+    return [split(text) for text in texts]
+
+
+def tokenizer_rows(texts: list[str], rounds: int) -> list[Row]:
+    """Each tokenizer of bench/tokenizer_speed.py on the same sentences, one thread, as a ratio to the rule before."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    seconds = alternated({"new": lambda: [tokenize(t) for t in texts],
-                          "before": lambda: [tokenize_before.tokenize(t) for t in texts]}, rounds)
+    splitters = {"lstmlab tokenize()": tokenize, "the rule before its speed-up": tokenize_before.tokenize,
+                 "NLTK NLTKWordTokenizer (spans)": nltk_spans(NLTKWordTokenizer(), curly_as_straight=False)}
+    spacy_rows, spacy_missing = spacy_variants()
+    splitters |= {name: make() for name, make in spacy_rows}
+    seconds = alternated({name: functools.partial(split_all, split, texts) for name, split in splitters.items()},
+                         rounds)
     torch.set_num_threads(threads)
     same = sum(tokenize(t) == tokenize_before.tokenize(t) for t in texts)
-    return {"what": f"tokenize() on the {len(texts):,} SNLI sentences ({same:,} tokenized as before)",
-            "speed": f"{rate(len(texts) / seconds['new'])} sentences/s",
-            "vs": f"{seconds['before'] / seconds['new']:.2f}x the rule before its speed-up"}
+    before = seconds["the rule before its speed-up"]
+    rows = [{"what": f"tokenizer, {len(texts):,} SNLI sentences, one thread: {name}",
+             "speed": f"{rate(len(texts) / median)} sentences/s", "vs": f"{before / median:.2f}x the rule before"}
+            for name, median in seconds.items()]
+    rows[0]["vs"] += f" ({same:,} of {len(texts):,} sentences tokenized as before)"
+    if spacy_missing:
+        rows.append({"what": f"tokenizer: {spacy_missing}"})
+    return rows
 
 
 def main() -> None:
@@ -167,7 +186,7 @@ def main() -> None:
     quiet_rounds(args.threads)
     load_before, started = load_average(), time.perf_counter()
     texts = snli_sentences()
-    rows = [tokenizer_row(texts, args.rounds)]
+    rows = tokenizer_rows(texts, args.rounds)
     for hidden in args.hidden:
         rows += encoder_rows(texts, hidden, args.rounds, bf16_lstm_supported())
     rows += tagger_rows(args.rounds)
