@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from lstmlab import Elmo, SentenceEncoder, Tagger
+from lstmlab.cli import embed as embed_command
 from lstmlab.cli.embed import main as embed
 from lstmlab.data.token_alignment import read_gold
 from lstmlab.inference.text_pipeline import CHUNK_SENTENCES, longest_first_chunks, prefetched, spare_core
@@ -154,9 +155,11 @@ def test_elmo_chunks_count_a_bad_sentence_from_the_first_chunk(trained_bilm):
         list(elmo.represent_chunks([[["a"], ["b"]], [["c"], []]]))
 
 
-def test_a_bad_line_read_ahead_ends_the_export_with_its_line(text_work, trained_nli, ewt_texts, tmp_path, capsys):
+def test_a_bad_line_read_ahead_ends_the_export_with_its_line(text_work, trained_nli, ewt_texts, tmp_path, capsys,
+                                                             monkeypatch):
     """The empty line lies in the third chunk: it is read while the network encodes the first ones (in the
     background) or after them (inline), and ends the export all the same."""
+    monkeypatch.setattr(embed_command, "CHUNK_LINES", CHUNK_SENTENCES)
     lines = ewt_texts[: 2 * CHUNK_SENTENCES] + ["   "] + ewt_texts[2 * CHUNK_SENTENCES :]
     source = tmp_path / "in.txt"
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")

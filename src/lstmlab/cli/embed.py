@@ -30,12 +30,12 @@ from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
 from lstmlab.data.tokenize import tokenize
 from lstmlab.inference.sentence_encoder import SentenceEncoder
-from lstmlab.inference.text_pipeline import CHUNK_SENTENCES, is_empty
+from lstmlab.inference.text_pipeline import is_empty
 from lstmlab.io.embedding_writers import WRITERS, open_writer, writer_class
 
-# lines read, encoded and written at a time (the next ones while the network encodes): memory is a few chunks,
-# whatever the input size
-CHUNK_LINES = CHUNK_SENTENCES
+# lines read, encoded and written at a time, sorted by length within it (the next chunk prepared while the network
+# encodes where a core is spare): memory is a few chunks, whatever the input size
+CHUNK_LINES = 8192
 
 
 

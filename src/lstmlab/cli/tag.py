@@ -19,12 +19,14 @@ from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
 from lstmlab.data.tokenize import tokenize
 from lstmlab.inference.tagger import TaggedSentence, Tagger
-from lstmlab.inference.text_pipeline import CHUNK_SENTENCES, is_empty
+from lstmlab.inference.text_pipeline import is_empty
 
 UPOS_TAGS = frozenset(
     "ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X".split()
 )
-CHUNK_LINES = CHUNK_SENTENCES  # lines read, tokenized and tagged at a time (the next ones while the network tags)
+# lines read, tokenized and tagged at a time, sorted by length within it: 4,096 tag as fast as Tagger.predict on the
+# whole input (1,024 were 0.86x: more padding); the next chunk is prepared while the network tags where a core is spare
+CHUNK_LINES = 4096
 
 
 def read_lines(handle: Iterable[bytes], name: str) -> Iterator[str]:
