@@ -11,7 +11,8 @@ One table, in one run:
   on the weights) on 10,000 raw SNLI dev sentences given as strings, given as token lists, and a plain padded
   PyTorch loop of the same network over the same sentences already turned into word ids (longest first, batch 64,
   `net.embed` per batch: what a user's own loop over ids does); the strings once more with the text work forced
-  into the background thread where no core is spare for it (`text_pipeline.spare_core`, printed in the heading);
+  into the background thread and forced inline (by default `text_pipeline.background_helps` chooses: inline on the
+  CPU);
   bf16 rows where the CPU has a bf16 LSTM;
 - the tagger of experiment=pos_quick on the `# text` of EWT test: `Tagger.predict` on the tokens, and the
   `lstmlab-tag` command's work (reading, tokenizing, tagging, writing CoNLL-U; start-up and model loading left out)
@@ -78,16 +79,16 @@ def plain_loop(encoder: SentenceEncoder, ids: list[torch.Tensor], bf16: bool) ->
 
 
 @contextlib.contextmanager
-def overlap(forced: bool) -> Iterator[None]:
-    """With `forced`, the text work runs in the background thread even where no core is spare for it (a
-    counterfactual for this benchmark only: `text_pipeline.ahead` asks `spare_core`)."""
-    spare_core = text_pipeline.spare_core
-    if forced:
-        text_pipeline.spare_core = lambda device: True
+def overlap(background: bool | None) -> Iterator[None]:
+    """The text work forced into the background thread (True) or inline (False) whether or not a core is spare for
+    it; None leaves the choice to `text_pipeline.background_helps` (a counterfactual for this benchmark only)."""
+    background_helps = text_pipeline.background_helps
+    if background is not None:
+        text_pipeline.background_helps = lambda device: background
     try:
         yield
     finally:
-        text_pipeline.spare_core = spare_core
+        text_pipeline.background_helps = background_helps
 
 
 def encoder_rows(texts: list[str], hidden: int, rounds: int, bf16: bool) -> list[Row]:
@@ -98,15 +99,16 @@ def encoder_rows(texts: list[str], hidden: int, rounds: int, bf16: bool) -> list
     key = encoder.vocabs.word_key
     ids = [torch.tensor([words.index(key(token)) for token in tokens]) for tokens in token_lists]
 
-    def in_background() -> None:
-        with overlap(forced=True):
+    def forced(background: bool) -> None:
+        with overlap(background):
             encoder.encode(texts, batch_size=BATCH)
 
     variants: dict[str, Callable[[], object]] = {
         "plain loop over word ids": lambda: plain_loop(encoder, ids, False),
         "encode(token lists)": lambda: encoder.encode(token_lists, batch_size=BATCH),
         "encode(strings)": lambda: encoder.encode(texts, batch_size=BATCH),
-        "encode(strings), text work forced into the background thread": in_background,
+        "encode(strings), text work forced into the background thread": functools.partial(forced, True),
+        "encode(strings), text work forced inline": functools.partial(forced, False),
     }
     if bf16:
         variants["plain loop over word ids, bf16"] = lambda: plain_loop(encoder, ids, True)
@@ -132,8 +134,8 @@ def tagger_rows(rounds: int) -> list[Row]:
     raw = "".join(f"{text}\n" for text in texts).encode()
     tokenized = "".join(" ".join(tokens) + "\n" for tokens in token_lists).encode()
 
-    def command(data: bytes, is_tokenized: bool, forced: bool = False) -> None:
-        with overlap(forced):
+    def command(data: bytes, is_tokenized: bool, background: bool | None = None) -> None:
+        with overlap(background):
             tag(tagger, io.BytesIO(data).readlines(), "input.txt", io.StringIO(), tokenized=is_tokenized,
                 batch_size=options.BATCH_SIZE)
 
@@ -142,6 +144,7 @@ def tagger_rows(rounds: int) -> list[Row]:
         "lstmlab-tag on raw text": lambda: command(raw, False),
         "lstmlab-tag --tokenized": lambda: command(tokenized, True),
         "lstmlab-tag on raw text, text work forced into the background thread": lambda: command(raw, False, True),
+        "lstmlab-tag on raw text, text work forced inline": lambda: command(raw, False, False),
     }, rounds)
     amount = sum(len(tokens) for tokens in token_lists)
     reference = "Tagger.predict(token lists)"
@@ -190,10 +193,8 @@ def main() -> None:
     for hidden in args.hidden:
         rows += encoder_rows(texts, hidden, args.rounds, bf16_lstm_supported())
     rows += tagger_rows(args.rounds)
-    spare = "yes" if text_pipeline.spare_core(torch.device("cpu")) else "no"
     lines = report(rows, time.perf_counter() - started, load_before,
-                   f"; {args.rounds} rounds; torch threads {torch.get_num_threads()}, a core spare for the text work: "
-                   f"{spare}", columns=("what", "speed", "vs"))
+                   f"; {args.rounds} rounds; torch threads {torch.get_num_threads()}", columns=("what", "speed", "vs"))
     show("raw_text_speed", lines, rows, args.save)
 
 

@@ -1,11 +1,10 @@
 """Inference that overlaps text work with the network (`lstmlab.inference.text_pipeline`): the background stage
-keeps the order, hands its errors to the caller and stops when the caller does, and runs only where a core is spare;
+keeps the order, hands its errors to the caller and stops when the caller does, and runs beside a GPU network only;
 on inputs of several chunks, encode(), predict() and the ELMo export give every sentence the result it gets alone,
 at its input position, with the text work in the background thread and without it."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from pathlib import Path
@@ -18,7 +17,8 @@ from lstmlab import Elmo, SentenceEncoder, Tagger
 from lstmlab.cli import embed as embed_command
 from lstmlab.cli.embed import main as embed
 from lstmlab.data.token_alignment import read_gold
-from lstmlab.inference.text_pipeline import CHUNK_SENTENCES, longest_first_chunks, prefetched, spare_core
+from lstmlab.inference import text_pipeline
+from lstmlab.inference.text_pipeline import CHUNK_SENTENCES, ahead, background_helps, longest_first_chunks, prefetched
 
 EWT_TRAIN = Path(__file__).resolve().parents[1] / "data" / "ud_english_ewt" / "en_ewt-ud-train.conllu.gz"
 
@@ -31,21 +31,12 @@ def ewt_texts() -> list[str]:
     return texts[: 2 * CHUNK_SENTENCES + 300]
 
 
-CORES = len(os.sched_getaffinity(0))
-CPU = torch.device("cpu")
-
-
 @pytest.fixture(params=["background", "inline"])
-def text_work(request):
-    """Torch on one thread (a core is spare: the text work runs in the background thread), then on every core
-    (none is: it runs inline, each chunk just before the network reads it)."""
-    threads = torch.get_num_threads()
-    if request.param == "background" and CORES < 2:
-        pytest.skip("one core: the text work never runs in a background thread here")
-    torch.set_num_threads(1 if request.param == "background" else CORES)
-    assert spare_core(CPU) == (request.param == "background")
-    yield request.param
-    torch.set_num_threads(threads)
+def text_work(request, monkeypatch):
+    """The text work in the background thread, as beside a GPU network, then inline, as on the CPU: the one seam
+    (`background_helps`) is set, since no GPU runs here."""
+    monkeypatch.setattr(text_pipeline, "background_helps", lambda device: request.param == "background")
+    return request.param
 
 
 def prefetch_threads() -> list[threading.Thread]:
@@ -95,17 +86,18 @@ def test_leaving_the_loop_early_stops_the_background_thread():
     assert prefetch_threads() == []
 
 
-def test_the_background_thread_runs_only_where_a_core_is_spare():
-    threads = torch.get_num_threads()
-    try:
-        torch.set_num_threads(CORES)
-        assert not spare_core(CPU)  # torch's threads take every core
-        assert spare_core(torch.device("meta"))  # the network is elsewhere: the CPU is free for the text work
-        if CORES > 1:
-            torch.set_num_threads(CORES - 1)
-            assert spare_core(CPU)
-    finally:
-        torch.set_num_threads(threads)
+def test_the_background_thread_runs_beside_an_accelerator_only():
+    assert not background_helps(torch.device("cpu"))
+    assert background_helps(torch.device("cuda")) and background_helps(torch.device("meta"))
+
+
+def test_items_are_made_in_the_background_thread_exactly_when_that_helps():
+    def names():
+        while True:
+            yield threading.current_thread().name
+
+    assert next(ahead(names(), torch.device("meta"))) == "lstmlab-prefetch"
+    assert next(ahead(names(), torch.device("cpu"))) == threading.current_thread().name
 
 
 def test_chunks_are_longest_first_and_cover_every_position():

@@ -33,8 +33,8 @@ from lstmlab.inference.sentence_encoder import SentenceEncoder
 from lstmlab.inference.text_pipeline import is_empty
 from lstmlab.io.embedding_writers import WRITERS, open_writer, writer_class
 
-# lines read, encoded and written at a time, sorted by length within it (the next chunk prepared while the network
-# encodes where a core is spare): memory is a few chunks, whatever the input size
+# lines read, encoded and written at a time, sorted by length within it (on a GPU, the next chunk prepared while
+# the network encodes): memory is a few chunks, whatever the input size
 CHUNK_LINES = 8192
 
 

@@ -25,7 +25,7 @@ UPOS_TAGS = frozenset(
     "ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X".split()
 )
 # lines read, tokenized and tagged at a time, sorted by length within it: 4,096 tag as fast as Tagger.predict on the
-# whole input (1,024 were 0.86x: more padding); the next chunk is prepared while the network tags where a core is spare
+# whole input (1,024 were 0.86x: more padding); on a GPU the next chunk is prepared while the network tags
 CHUNK_LINES = 4096
 
 

@@ -87,7 +87,7 @@ class Elmo:
         """(its items, their ElmoOutput) per batch of each chunk of items, `split` giving an item's tokens; within a
         chunk, batches of similar lengths, longest first (each later batch fits in memory that an earlier one
         freed). Chunks may be read lazily (from a file: `lstmlab-elmo`): reading, `split`, lookup and padding of
-        the next chunks run in a background thread where a core is spare (`text_pipeline.ahead`), and an error
+        the next chunks run in a background thread beside a GPU network (`text_pipeline.ahead`), and an error
         there reaches the caller; a bad sentence is a ValueError that counts it from the first chunk's first item."""
         seen = 0
 

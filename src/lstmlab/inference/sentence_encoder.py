@@ -90,7 +90,7 @@ class SentenceEncoder:
         Strings are tokenized by `lstmlab.data.tokenize` (PTB-style, as the NLI training data); lists of tokens are
         taken as they are. An empty sentence is an error, or, with `allow_empty`, a zero vector. `bf16` computes in
         bfloat16 (CPUs with AVX-512 bf16 or AMX, GPUs): 1.6-1.7x faster on such a CPU, vectors within ~1e-3.
-        Where a core is spare, the text work of the next sentences runs beside the network (`text_pipeline`).
+        On a GPU, the text work of the next sentences runs beside the network (`text_pipeline`).
         """
         single = isinstance(sentences, str)
         items = [sentences] if single else list(sentences)
@@ -119,7 +119,7 @@ class SentenceEncoder:
                       ) -> Iterator[tuple[Chunk, torch.Tensor]]:
         """(chunk, its vectors [len(chunk), dim] in the chunk's order; an empty sentence's are zeros) for each chunk
         of sentences, which may be read lazily (from a file: `lstmlab-embed`). Reading, `split` (the tokenizer),
-        lookup and padding of the next chunks run in a background thread where a core is spare
+        lookup and padding of the next chunks run in a background thread beside a GPU network
         (`text_pipeline.ahead`), so an error there (a malformed line) reaches the caller."""
         prepared = ((chunk, self._padded_batches(chunk, batch_size, split)) for chunk in chunks)
         for chunk, batches in ahead(prepared, self.device):

@@ -50,7 +50,7 @@ class Tagger:
         A single string returns one TaggedSentence; a list returns a list, in input order (batches are
         formed by length internally, and results do not depend on which sentences share a batch). `bf16` runs the
         network in bfloat16 (GPUs, CPUs with AVX-512 bf16 or AMX; refused elsewhere) and decodes its scores in
-        float32: faster, with nearly all tags the same. Where a core is spare, the text work of the next sentences
+        float32: faster, with nearly all tags the same. On a GPU, the text work of the next sentences
         runs beside the network (`text_pipeline`).
         """
         single = isinstance(sentences, str)
@@ -72,7 +72,7 @@ class Tagger:
                        ) -> Iterator[tuple[Chunk, list[TaggedSentence]]]:
         """(chunk, its TaggedSentences in the chunk's order) for each chunk of sentences, which may be read lazily
         (from a file: `lstmlab-tag`). Reading, `split` (the tokenizer), lookup and padding of the next chunks run
-        in a background thread where a core is spare (`text_pipeline.ahead`), so an error there (an empty sentence)
+        in a background thread beside a GPU network (`text_pipeline.ahead`), so an error there (an empty sentence)
         reaches the caller. Never sharded: under a process group too, every sentence given is tagged."""
         device = next(self.net.parameters()).device
         prepared = ((chunk, self._padded_batches(chunk, batch_size, split)) for chunk in chunks)

@@ -3,17 +3,16 @@ tokenized, looked up and padded in a background thread while the network runs th
 GIL inside its kernels, so the two overlap. Chunks come out in the order they were made and each sentence's result
 lands at its input position, so results stay deterministic and in input order.
 
-The thread runs only where a core is spare: the network is on an accelerator, or torch uses fewer threads than the
-process may run on (`torch.set_num_threads`, a share of the machine). Where torch's threads take every core, the
-background thread takes CPU time from the network's own threads, and each time it does the network's threads wait
-for each other: measured on 2 cores (`python bench/raw_text_speed.py`), encode() on strings ran at 0.76x a plain
-loop over word ids with the thread and 0.99x without it. There, each chunk's text work is done just before the
-network reads it.
+The thread runs only when the network is on an accelerator (a GPU), where the CPU would otherwise wait for it. On
+the CPU it is not used: the text work is now a few percent of the network's time (the tokenizer alone about 2%),
+and a background thread cost more than that, whether torch's threads took every core (encode() on strings at H=256:
+0.76x a plain loop over word ids with the thread, 0.99x without, on 2 cores) or left one spare (0.93x against
+1.00x with torch on one thread); measured by `python bench/raw_text_speed.py`, which forces either way. Without
+the thread, each chunk's text work is done just before the network reads it.
 """
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -53,15 +52,15 @@ class _Failed:
         self.error = error
 
 
-def spare_core(device: torch.device) -> bool:
-    """Whether a background thread can run beside the network without taking a core from it."""
-    return device.type != "cpu" or torch.get_num_threads() < len(os.sched_getaffinity(0))
+def background_helps(device: torch.device) -> bool:
+    """Whether the text work should run in a background thread beside a network on `device` (see above)."""
+    return device.type != "cpu"
 
 
 def ahead(items: Iterable[Item], device: torch.device) -> Iterator[Item]:
-    """The items of `items` in order: made in a background thread (`prefetched`) where a core is spare for it,
-    else each when it is asked for."""
-    return prefetched(items) if spare_core(device) else iter(items)
+    """The items of `items` in order: made in a background thread (`prefetched`) where that helps the network on
+    `device`, else each when it is asked for."""
+    return prefetched(items) if background_helps(device) else iter(items)
 
 
 def prefetched(items: Iterable[Item], depth: int = 2) -> Iterator[Item]:
