@@ -19,6 +19,7 @@ ALLOWED = {  # folder -> the folders its modules may import from
     "data": {"transfer", "utils"},  # transfer.tasks holds SentEval's file readers, which the classifiers train on
     "transfer": {"data", "utils"},
     "io": {"utils"},
+    "integrations": {"inference", "io", "models", "utils"},  # other libraries' APIs around the inference ones
     "callbacks": {"sweeps", "utils"},  # the Optuna pruning callback opens its study
     "sweeps": {"utils"},
     "utils": set(),
