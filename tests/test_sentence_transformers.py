@@ -21,8 +21,8 @@ from lstmlab.integrations.sentence_transformers import (  # noqa: E402
     export_sentence_transformer,
     to_sentence_transformer,
 )
-from lstmlab.integrations.st_files import MODULE_CLASS  # noqa: E402
 from lstmlab.io.model_folder import WrongModelKind  # noqa: E402
+from lstmlab.io.st_files import MODULE_CLASS  # noqa: E402
 
 SENTENCES = ["A man is playing a guitar.", "Nobody plays music.", "Two dogs run across a snowy field!",
              "A woman slices an onion in the kitchen, then she cries.", "Kids play.", "The cat sleeps."]

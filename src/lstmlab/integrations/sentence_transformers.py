@@ -31,8 +31,8 @@ except ImportError:  # sentence-transformers 5 (not tested here: the st extra in
 
 from lstmlab.inference.sentence_encoder import SentenceEncoder
 from lstmlab.inference.text_pipeline import is_empty, tokens_of
-from lstmlab.integrations.st_files import sentence_transformers_files
 from lstmlab.io.model_folder import CONFIG_FILE, WEIGHTS_FILE, ModelFileError, load_model_file
+from lstmlab.io.st_files import sentence_transformers_files
 from lstmlab.models.nli_classifier import NLIClassifier
 from lstmlab.utils.atomic_file import atomic_file
 

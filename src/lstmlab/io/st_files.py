@@ -1,6 +1,7 @@
 """The two files that make an lstmlab NLI export folder a sentence-transformers folder too, as text, without
-importing sentence-transformers: an export step can write them beside config.json and model.safetensors
-(`save_model_folder`'s one swap) whether or not the `st` extra is installed where the model is trained."""
+importing sentence-transformers or anything of lstmlab's: an export step can write them beside config.json and
+model.safetensors (`save_model_folder`'s one swap) whether or not the `st` extra is installed where the model is
+trained. The class they name is in `lstmlab.integrations.sentence_transformers`."""
 
 from __future__ import annotations
 
