@@ -32,6 +32,7 @@ from lstmlab.data.tokenize import tokenize
 from lstmlab.inference.sentence_encoder import SentenceEncoder
 from lstmlab.inference.text_pipeline import is_empty
 from lstmlab.io.embedding_writers import WRITERS, open_writer, writer_class
+from lstmlab.io.hub import model_name
 
 # lines read, encoded and written at a time, sorted by length within it (on a GPU, the next chunk prepared while
 # the network encodes): memory is a few chunks, whatever the input size
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def process(encoder: SentenceEncoder, handle: BinaryIO, name: str, total: int | None) -> Callable[[float], str]:
         rows, empty_rows = export(
-            encoder, handle, name, args.output, model=str(Path(args.model).resolve()), tokenized=args.tokenized,
+            encoder, handle, name, args.output, model=model_name(args.model), tokenized=args.tokenized,
             batch_size=args.batch_size, normalize=args.normalize, allow_empty=args.allow_empty, bf16=args.bf16,
             progress=not args.quiet, total=total)
         empty_note = f" ({empty_rows:,} empty: zero vectors)" if empty_rows else ""

@@ -50,7 +50,8 @@ def add_model(parser: Options, kind: str, required: bool = True) -> None:
     """--model; `kind` says which models are accepted (any other kind is refused when it is loaded). In a mutually
     exclusive group, which cannot require its options one by one, `required=False`."""
     parser.add_argument("--model", required=required,
-                        help=f"run directory, exported model folder or .ckpt file of {kind}")
+                        help=f"run directory, exported model folder or .ckpt file of {kind}; or a Hugging Face "
+                             "Hub id, org/name or org/name@revision (an existing local path wins)")
 
 
 def add_device(parser: Options) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 import time
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from lstmlab.cli.hydra_app import (
     record_failures,
     register_resolvers,
 )
+from lstmlab.io.model_card import write_model_card
 from lstmlab.io.model_folder import save_model_folder
 from lstmlab.modules.recurrent_cells import CellOptions
 from lstmlab.tasks.base import Task
@@ -99,6 +101,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if trainer.is_global_zero:
         with atomic_file(Path(cfg.paths.output_dir) / "metrics.json") as temporary:  # what sweeps collect
             temporary.write_text(json.dumps(metrics, indent=1, sort_keys=True) + "\n")
+        # the card tells what the exported model is and measured: a run folder is ready to share (lstmlab-push)
+        write_model_card(export_dir, model.payload(), metrics, run_config(cfg), training_command())
     rank_zero_info(_summary(cfg, model, best, export_dir, metrics))
     return metrics
 
@@ -106,6 +110,22 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 def launcher_config() -> DictConfig | None:
     """The Hydra launcher of this job, which says how many jobs run beside it; None outside Hydra."""
     return HydraConfig.get().launcher if HydraConfig.initialized() else None
+
+
+def run_config(cfg: DictConfig) -> dict:
+    """The run's config as plain data for its model card, without Hydra's own settings."""
+    try:
+        config = OmegaConf.to_container(cfg, resolve=True)
+    except Exception:  # an interpolation that resolves only inside Hydra's app: shown as written
+        config = OmegaConf.to_container(cfg, resolve=False)
+    return {key: value for key, value in config.items() if key != "hydra"}
+
+
+def training_command() -> str | None:
+    """`lstmlab-train` with the run's command-line overrides; None outside Hydra."""
+    if not HydraConfig.initialized():
+        return None
+    return shlex.join(["lstmlab-train", *HydraConfig.get().overrides.task])
 
 
 def require_values(cfg: DictConfig) -> None:

@@ -38,10 +38,11 @@ class Elmo:
         self.vocabs = vocabs
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu") -> Elmo:
-        """From a biLM run directory, export folder or `.ckpt` (read with weights_only=True); any other model
+    def load(cls, path: str | Path, device: str = "cpu", revision: str | None = None) -> Elmo:
+        """From a biLM run directory, export folder, `.ckpt` (read with weights_only=True) or Hugging Face Hub id
+        (`org/name[@rev]`, or `revision=`); any other model
         kind is refused with a message that says what it is."""
-        payload, state = load_model_file(path, BiLanguageModel.kind)
+        payload, state = load_model_file(path, BiLanguageModel.kind, revision)
         return cls(BiLanguageModel.from_saved(payload["net_config"], state).to(device),
                    TextVocabs.from_dict(payload["vocabs"]))
 

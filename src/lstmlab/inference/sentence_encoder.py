@@ -36,11 +36,12 @@ class SentenceEncoder:
         self.vocabs = vocabs
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu") -> SentenceEncoder:
-        """From a run directory, an export folder or a `.ckpt` file of an NLI model (read with weights_only=True);
-        a model of another kind (a tagger, a language model) is a WrongModelKind (a ModelFileError) that says so."""
+    def load(cls, path: str | Path, device: str = "cpu", revision: str | None = None) -> SentenceEncoder:
+        """From a run directory, an export folder, a `.ckpt` file (read with weights_only=True) or a Hugging Face
+        Hub id (`org/name[@rev]`, or `revision=`) of an NLI model; a model of another kind (a tagger, a language
+        model) is a WrongModelKind (a ModelFileError) that says so."""
         try:
-            payload, state = load_model_file(path, NLIClassifier.kind)
+            payload, state = load_model_file(path, NLIClassifier.kind, revision)
         except WrongModelKind as error:
             raise WrongModelKind(f"{error}. SentenceEncoder needs a sentence encoder trained on NLI "
                                  "(lstmlab-train experiment=nli_cpu) or SentenceEncoder.from_vectors(...)") from None

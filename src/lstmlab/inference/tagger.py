@@ -32,9 +32,10 @@ class Tagger:
         self.vocabs = vocabs
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu") -> Tagger:
-        """From a run directory, an export folder or a `.ckpt` file (read with weights_only=True)."""
-        payload, state = load_model_file(path, BiLSTMTagger.kind)
+    def load(cls, path: str | Path, device: str = "cpu", revision: str | None = None) -> Tagger:
+        """From a run directory, an export folder, a `.ckpt` file (read with weights_only=True) or a Hugging Face
+        Hub id (`org/name`, `org/name@rev` or `revision=`; an existing local path wins)."""
+        payload, state = load_model_file(path, BiLSTMTagger.kind, revision)
         net = BiLSTMTagger.from_saved(payload["net_config"], state)
         return cls(net.to(device), TextVocabs.from_dict(payload["vocabs"]))
 

@@ -186,12 +186,13 @@ def _read_export(weights: Path) -> tuple[dict, State]:
         raise ModelFileError(f"{weights.parent}: no readable model description ({error})") from None
 
 
-def load_model_file(path: str | Path, kind: str | None = None) -> tuple[dict, State]:
-    """(payload, network state dict) from any model path, in today's format (older ones upgraded); refuses other
-    model kinds and formats this lstmlab does not read with a clear message (`kind=None` accepts any kind)."""
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise ModelFileError(f"{path}: no such file or directory")
+def load_model_file(path: str | Path, kind: str | None = None, revision: str | None = None) -> tuple[dict, State]:
+    """(payload, network state dict) from any model path or Hugging Face Hub id (`org/name`, `org/name@rev`, or
+    `revision=`; see `lstmlab.io.hub`), in today's format (older ones upgraded); refuses other model kinds and
+    formats this lstmlab does not read with a clear message (`kind=None` accepts any kind)."""
+    from lstmlab.io.hub import resolve_model_path  # hub reads this module's names
+
+    path = resolve_model_path(path, revision)
     found = _find_model_file(path)
     if found.name == WEIGHTS_FILE:
         payload, state = _read_export(found)
