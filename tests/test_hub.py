@@ -233,3 +233,18 @@ def test_push_creates_the_repo_and_uploads_the_export_files_only(trained_nli, tm
     assert settings["commit_message"] == "first" and "checkpoints" not in str(settings["allow_patterns"])
     assert sorted(settings["allow_patterns"]) == sorted(file.name for file in files)
     assert 'SentenceEncoder.load("org/nli")' in (run / "model" / CARD_FILE).read_text()
+
+
+def test_push_without_a_network_fails_in_one_line(trained, tmp_path, monkeypatch):
+    import httpx
+
+    class Unreachable(FakeHfApi):
+        def create_repo(self, repo_id, **settings):
+            raise httpx.ConnectError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(huggingface_hub, "HfApi", Unreachable)
+    with pytest.raises(ModelFileError, match=r"^org/t: the Hub could not be reached \(ConnectError") as error:
+        push_to_hub(exported_copy(trained[0], tmp_path), "org/t")
+    assert "\n" not in str(error.value)

@@ -143,6 +143,7 @@ def push_to_hub(path: str | Path, repo_id: str, private: bool = False, revision:
     if offline():
         raise ModelFileError(f"{repo_id}: cannot push while HF_HUB_OFFLINE is set: unset it (or =0) and log in "
                              "(hf auth login)")
+    import httpx  # huggingface_hub's HTTP client
     from huggingface_hub import errors
 
     api = HfApi()
@@ -155,11 +156,7 @@ def push_to_hub(path: str | Path, repo_id: str, private: bool = False, revision:
                                  allow_patterns=[file.name for file in files])
     except errors.HfHubHTTPError as error:
         raise ModelFileError(f"{repo_id}: the Hub refused the upload: {str(error).splitlines()[0]}") from None
-    except OSError as error:  # no network: httpx's errors are OSErrors too in some versions; others below
-        raise ModelFileError(f"{repo_id}: the Hub could not be reached ({type(error).__name__}: {error})") from None
-    except Exception as error:
-        if type(error).__module__.startswith(("httpx", "requests", "huggingface_hub")):
-            raise ModelFileError(f"{repo_id}: the Hub could not be reached ({type(error).__name__}: "
-                                 f"{str(error).splitlines()[0] if str(error) else ''})") from None
-        raise
+    except (httpx.HTTPError, OSError) as error:  # no network, a timeout
+        raise ModelFileError(f"{repo_id}: the Hub could not be reached ({type(error).__name__}: {error}); "
+                             "check the network (or HF_ENDPOINT) and try again") from None
     return files, str(getattr(info, "commit_url", info))
