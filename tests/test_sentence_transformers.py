@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -39,13 +40,21 @@ def st_folder(trained_nli, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def run_model_folder(trained_nli, tmp_path_factory):
-    """A copy of the run's export folder, made a sentence-transformers folder in place."""
-    import shutil
+def run_model_folder(trained_nli):
+    """The run's export folder as training wrote it: a sentence-transformers folder too."""
+    return trained_nli[0] / "model"
 
-    folder = tmp_path_factory.mktemp("run_model") / "model"
+
+def test_an_older_export_folder_is_made_a_sentence_transformers_folder(trained_nli, encoder, tmp_path):
+    from sentence_transformers import SentenceTransformer
+
+    folder = tmp_path / "model"
     shutil.copytree(trained_nli[0] / "model", folder)
-    return add_sentence_transformers_files(folder)
+    for name in ("modules.json", "config_sentence_transformers.json"):
+        (folder / name).unlink()  # as lstmlab 0.2 wrote it
+    add_sentence_transformers_files(folder)
+    vectors = SentenceTransformer(str(folder), trust_remote_code=True).encode(SENTENCES)
+    np.testing.assert_allclose(vectors, encoder.encode(SENTENCES), atol=1e-6, rtol=0)
 
 
 def snli_pairs(count: int = 40) -> tuple[list[str], list[str], list[float]]:

@@ -7,4 +7,4 @@ Layout: `cli/` the commands, `inference/` the Python APIs below, `tasks/` one Li
 from lstmlab.inference import Elmo, ElmoOutput, SentenceEncoder, TaggedSentence, Tagger
 
 __all__ = ["Elmo", "ElmoOutput", "SentenceEncoder", "Tagger", "TaggedSentence"]
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -31,6 +31,8 @@ from lstmlab.cli.hydra_app import (
 )
 from lstmlab.io.model_card import write_model_card
 from lstmlab.io.model_folder import save_model_folder
+from lstmlab.io.st_files import sentence_transformers_files
+from lstmlab.models.nli_classifier import NLIClassifier
 from lstmlab.modules.recurrent_cells import CellOptions
 from lstmlab.tasks.base import Task
 from lstmlab.utils.atomic_file import atomic_file
@@ -92,7 +94,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     export_dir = Path(cfg.paths.output_dir) / "model"
     if trainer.is_global_zero:
-        save_model_folder(export_dir, model.payload(), model.net.state_dict())
+        payload = model.payload()
+        # an NLI encoder's export is a sentence-transformers folder too (the files need no sentence-transformers)
+        extra = sentence_transformers_files(payload) if payload["kind"] == NLIClassifier.kind else None
+        save_model_folder(export_dir, payload, model.net.state_dict(), extra_files=extra)
 
     throughput = next((c for c in callbacks if isinstance(c, ThroughputMonitor)), None)
     if throughput is not None:

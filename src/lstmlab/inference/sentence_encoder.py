@@ -23,6 +23,7 @@ from lstmlab.data.vectors import load_word_vectors
 from lstmlab.data.vocab import PAD, UNK, Vocab
 from lstmlab.inference.text_pipeline import Chunk, Sentence, ahead, is_empty, longest_first_chunks, tokens_of
 from lstmlab.io.model_folder import WrongModelKind, load_model_file, model_payload, save_model_folder
+from lstmlab.io.st_files import sentence_transformers_files
 from lstmlab.models.nli_classifier import NLIClassifier, NLIConfig
 from lstmlab.utils.atomic_file import atomic_file
 from lstmlab.utils.cpu import bf16_autocast
@@ -62,9 +63,11 @@ class SentenceEncoder:
         return cls(net, TextVocabs(words, Vocab([PAD, UNK]), lowercase=lowercase))
 
     def save(self, folder: str | Path) -> Path:
-        """An export folder that `load` and `lstmlab-embed --model` read (written whole or not at all)."""
+        """An export folder that `load`, `lstmlab-embed --model` and sentence-transformers read (written whole or not
+        at all)."""
         payload = model_payload(NLIClassifier.kind, self.net.config_dict(), self.vocabs.to_dict())
-        return save_model_folder(folder, payload, self.net.state_dict())
+        return save_model_folder(folder, payload, self.net.state_dict(),
+                                 extra_files=sentence_transformers_files(payload))
 
     @property
     def dim(self) -> int:

@@ -122,10 +122,10 @@ def export_sentence_transformer(encoder_or_path: SentenceEncoder | str | Path, f
 
 
 def add_sentence_transformers_files(export_folder: str | Path) -> Path:
-    """Make an NLI run's export folder (`<run>/model`) itself a sentence-transformers folder by adding
-    `modules.json` (one `LstmlabEncoder` at the folder's root) and `config_sentence_transformers.json`; lstmlab's
-    own files are left as they are. `SentenceTransformer(export_folder, trust_remote_code=True)` then loads it.
-    A re-export of the folder (`save_model_folder` replaces it whole) drops them: call this again after it."""
+    """Make an NLI export folder written before lstmlab 0.3 (`<run>/model`) a sentence-transformers folder too, by
+    adding `modules.json` (one `LstmlabEncoder` at the folder's root) and `config_sentence_transformers.json`, as
+    training and `SentenceEncoder.save` now write them; lstmlab's own files are left as they are.
+    `SentenceTransformer(export_folder, trust_remote_code=True)` then loads it."""
     folder = Path(export_folder)
     if not (folder / WEIGHTS_FILE).is_file() or not (folder / CONFIG_FILE).is_file():
         raise ModelFileError(f"{folder}: not an lstmlab export folder (no {CONFIG_FILE} and {WEIGHTS_FILE}); "

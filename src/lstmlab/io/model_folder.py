@@ -70,9 +70,11 @@ def model_payload(kind: str, net_config: dict, vocabs: dict) -> dict:
             "net_config": net_config, "vocabs": vocabs}
 
 
-def save_model_folder(folder: str | Path, payload: dict, state_dict: State) -> Path:
+def save_model_folder(folder: str | Path, payload: dict, state_dict: State,
+                      extra_files: dict[str, str] | None = None) -> Path:
     """Write the export folder so that readers see the old folder or the new one, never none or a mix: it is
-    built in a temporary sibling, then swapped into place in one step."""
+    built in a temporary sibling, then swapped into place in one step. `extra_files` ({name: text}) go in with
+    it (an NLI model's sentence-transformers files)."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
@@ -84,7 +86,10 @@ def save_model_folder(folder: str | Path, payload: dict, state_dict: State) -> P
                                        metadata={PAYLOAD_KEY: json.dumps(payload, ensure_ascii=False)})
             (staging / WEIGHTS_FILE).write_bytes(weights)
             (staging / CONFIG_FILE).write_text(json.dumps(payload, indent=1, ensure_ascii=False), encoding="utf-8")
-            for name in (WEIGHTS_FILE, CONFIG_FILE):
+            extra_files = extra_files or {}
+            for name, text in extra_files.items():
+                (staging / name).write_text(text, encoding="utf-8")
+            for name in (WEIGHTS_FILE, CONFIG_FILE, *extra_files):
                 flush_to_disk(staging / name)
             usual_mode(staging)  # mkdtemp makes it private
             replace_folder(staging, folder)
