@@ -11,7 +11,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from conftest import BUNDLED_SNLI
+from conftest import BUNDLED_SNLI, FULL_DATA, needs_full_data
 
 st = pytest.importorskip("sentence_transformers")
 
@@ -24,6 +24,7 @@ from lstmlab.integrations.sentence_transformers import (  # noqa: E402
 )
 from lstmlab.io.model_folder import WrongModelKind  # noqa: E402
 from lstmlab.io.st_files import MODULE_CLASS  # noqa: E402
+from lstmlab.transfer.tasks import read_stsb_file  # noqa: E402
 
 SENTENCES = ["A man is playing a guitar.", "Nobody plays music.", "Two dogs run across a snowy field!",
              "A woman slices an onion in the kitchen, then she cries.", "Kids play.", "The cat sleeps."]
@@ -127,6 +128,24 @@ def test_an_evaluator_runs_on_it(st_folder):
     evaluator = EmbeddingSimilarityEvaluator(first, second, scores, name="snli-dev")
     results = evaluator(model)
     assert math.isfinite(results[evaluator.primary_metric])
+
+
+@needs_full_data
+def test_the_sts_benchmark_evaluator_agrees_with_the_cosines_of_encode(trained_nli):
+    """sentence-transformers' EmbeddingSimilarityEvaluator on STS-B test, and the Spearman correlation of the same
+    cosines computed here from SentenceEncoder.encode (the same vectors): the two agree."""
+    from scipy.stats import spearmanr
+    from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
+
+    pairs = read_stsb_file(FULL_DATA / "stsbenchmark" / "sts-test.csv")
+    first, second, scores = pairs.first[:400], pairs.second[:400], pairs.labels[:400]
+    model = st.SentenceTransformer(str(trained_nli[0] / "model"), device="cpu", trust_remote_code=True)
+    evaluator = EmbeddingSimilarityEvaluator(first, second, [score / 5 for score in scores], name="sts-test")
+    spearman = evaluator(model)[evaluator.primary_metric]
+    encoder = SentenceEncoder.load(trained_nli[0])
+    u, v = (encoder.encode(side, normalize_embeddings=True) for side in (first, second))
+    # float32 cosines on both sides, computed differently: near-ties may rank apart
+    assert spearman == pytest.approx(spearmanr((u * v).sum(axis=1), scores).statistic, abs=1e-3)
 
 
 def test_an_empty_sentence_gets_a_zero_vector(trained_nli):
