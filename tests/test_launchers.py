@@ -41,6 +41,7 @@ def job_span(job: Path) -> tuple[float, float]:
     return (job / ".hydra" / "config.yaml").stat().st_mtime, (job / "metrics.json").stat().st_mtime
 
 
+@pytest.mark.slow  # two training processes at once: about a minute on 2 cores
 def test_joblib_runs_two_jobs_side_by_side_each_on_its_share_of_the_cores(tiny_ewt, tiny_vectors, tmp_path):
     result = train_command(*TINY_MODEL, *tiny_data_overrides(tiny_ewt, tiny_vectors), *TWO_JOBS,
                            "hydra/launcher=parallel", f"hydra.sweep.dir={tmp_path}", multirun=True)
