@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from lstmlab.data.batching import BucketBatchSampler, EpochSampler
-from lstmlab.data.text_vocabs import TextVocabs
+from lstmlab.data.text_vocabs import EncodedTokens, TextVocabs
 from lstmlab.data.vectors import load_word_vectors
 from lstmlab.data.vocab import PAD, UNK, Vocab
 from lstmlab.inference.text_pipeline import Chunk, Sentence, ahead, is_empty, longest_first_chunks, tokens_of
@@ -134,12 +134,18 @@ class SentenceEncoder:
                                                    batch["mask"].to(self.device)).float()
             yield chunk, F.normalize(vectors, dim=1) if normalize else vectors
 
+    def encode_words(self, sentences: Sequence[Sentence], split: Callable[[Sentence], list[str]] = tokens_of
+                     ) -> tuple[list[int], EncodedTokens]:
+        """(the rows of the non-empty sentences, their word ids): the text work before padding, for this class and
+        the sentence-transformers module."""
+        present = [row for row, sentence in enumerate(sentences) if not is_empty(sentence)]
+        return present, self.vocabs.encode_tokens((split(sentences[row]) for row in present), with_chars=False)
+
     def _padded_batches(self, chunk: Chunk, batch_size: int, split: Callable[[Sentence], list[str]]
                         ) -> list[tuple[list[int], dict[str, torch.Tensor]]]:
         """The text work on one chunk: (rows of the chunk, padded batch) per batch, longest first, empty sentences
         left out."""
-        present = [row for row, sentence in enumerate(chunk) if not is_empty(sentence)]
-        encoded = self.vocabs.encode_tokens((split(chunk[row]) for row in present), with_chars=False)
+        present, encoded = self.encode_words(chunk, split)
         by_length = BucketBatchSampler(EpochSampler(len(present), shuffle=False), -encoded.lengths, batch_size)
         return [([present[r] for r in rows], encoded.padded(rows, with_chars=False)) for rows in by_length]
 

@@ -30,7 +30,7 @@ except ImportError:  # sentence-transformers 5 (not tested here: the st extra in
     from sentence_transformers.models import InputModule
 
 from lstmlab.inference.sentence_encoder import SentenceEncoder
-from lstmlab.inference.text_pipeline import is_empty, tokens_of
+from lstmlab.inference.text_pipeline import tokens_of
 from lstmlab.io.model_folder import CONFIG_FILE, WEIGHTS_FILE, ModelFileError, load_model_file
 from lstmlab.io.st_files import sentence_transformers_files
 from lstmlab.models.nli_classifier import NLIClassifier
@@ -59,12 +59,10 @@ class LstmlabEncoder(InputModule):
                    ) -> dict[str, torch.Tensor]:
         if prompt:
             inputs = [prompt + text if isinstance(text, str) else [*tokens_of(prompt), *text] for text in inputs]
-        present = [row for row, sentence in enumerate(inputs) if not is_empty(sentence)]
+        present, encoded = self.encoder.encode_words(inputs)
         features = {"present": torch.tensor(present, dtype=torch.long),
                     "size": torch.tensor(len(inputs), dtype=torch.long)}
         if present:
-            encoded = self.encoder.vocabs.encode_tokens((tokens_of(inputs[row]) for row in present),
-                                                        with_chars=False)
             features.update(encoded.padded(range(len(present)), with_chars=False))
         return features
 
