@@ -10,14 +10,15 @@ One table, in one run:
 - `SentenceEncoder.encode` at H=256 and H=512 (BiLSTM-max of experiment=nli_cpu, untrained: speed does not depend
   on the weights) on 10,000 raw SNLI dev sentences given as strings, given as token lists, and a plain padded
   PyTorch loop of the same network over the same sentences already turned into word ids (longest first, batch 64,
-  `net.embed` per batch: what a user's own loop over ids does); the strings once more with the text work forced
-  into the background thread and forced inline (by default `text_pipeline.background_helps` chooses: inline on the
-  CPU);
+  `net.embed` per batch: what a user's own loop over ids does, one stream on every torch thread); the strings once
+  more in each mode `text_pipeline.mode_for` could choose, forced: two network streams (its choice on a CPU with two
+  threads or more), the text work in a background thread (its choice beside a GPU), inline on one stream;
   bf16 rows where the CPU has a bf16 LSTM;
 - the tagger of experiment=pos_quick on the `# text` of EWT test: `Tagger.predict` on the tokens, and the
   `lstmlab-tag` command's work (reading, tokenizing, tagging, writing CoNLL-U; start-up and model loading left out)
   on the raw lines and with --tokenized, both at the command's batch size.
-Variants alternate in rounds (bench/measurements.py); figures are medians, ratios are to the row named in `vs`.
+Variants alternate in rounds (bench/harness.py's `compare`); speeds are medians, ratios the median of each round's
+ratio to the row named in `vs` (steadier than a ratio of medians on a machine whose speed drifts).
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ import functools
 import gzip
 import io
 import json
+import statistics
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import tokenize_before
 import torch
-from harness import NO_BF16, quiet_rounds, rate
+from harness import NO_BF16, compare, median_ratio, quiet_rounds, rate
 from machine import load_average
 from measurements import alternated
 from nltk.tokenize import NLTKWordTokenizer
@@ -79,16 +81,41 @@ def plain_loop(encoder: SentenceEncoder, ids: list[torch.Tensor], bf16: bool) ->
 
 
 @contextlib.contextmanager
-def overlap(background: bool | None) -> Iterator[None]:
-    """The text work forced into the background thread (True) or inline (False) whether or not a core is spare for
-    it; None leaves the choice to `text_pipeline.background_helps` (a counterfactual for this benchmark only)."""
-    background_helps = text_pipeline.background_helps
-    if background is not None:
-        text_pipeline.background_helps = lambda device: background
+def forced(mode: text_pipeline.Mode | None) -> Iterator[None]:
+    """Inference in `mode` whatever the device and thread count; None leaves the choice to
+    `text_pipeline.mode_for` (a counterfactual for this benchmark only)."""
+    mode_for = text_pipeline.mode_for
+    if mode is not None:
+        text_pipeline.mode_for = lambda device: mode
     try:
         yield
     finally:
-        text_pipeline.background_helps = background_helps
+        text_pipeline.mode_for = mode_for
+
+
+MODES: dict[str, text_pipeline.Mode] = {"two network streams": "streams",
+                                        "text work in the background thread": "background",
+                                        "inline, one stream": "inline"}
+
+
+def ratio_rows(prefix: str, unit: str, amount: int, variants: dict[str, Callable[[], object]], rounds: int,
+               reference_of: Callable[[str], str]) -> list[Row]:
+    """One row per variant: its median speed, and the median of its rounds' speed ratios to its reference."""
+    for run in variants.values():
+        run()  # warm-up: oneDNN primitives per batch shape
+    seconds = compare({name: functools.partial(timed, run) for name, run in variants.items()}, rounds)
+    rows = []
+    for name, times in seconds.items():
+        reference = reference_of(name)
+        rows.append({"what": f"{prefix}: {name}", "speed": f"{rate(amount / statistics.median(times))} {unit}/s",
+                     "vs": f"{median_ratio(seconds[reference], times):.2f}x {reference}" if name != reference else ""})
+    return rows
+
+
+def timed(run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
 
 
 def encoder_rows(texts: list[str], hidden: int, rounds: int, bf16: bool) -> list[Row]:
@@ -99,31 +126,31 @@ def encoder_rows(texts: list[str], hidden: int, rounds: int, bf16: bool) -> list
     key = encoder.vocabs.word_key
     ids = [torch.tensor([words.index(key(token)) for token in tokens]) for tokens in token_lists]
 
-    def forced(background: bool) -> None:
-        with overlap(background):
-            encoder.encode(texts, batch_size=BATCH)
+    def in_mode(mode: text_pipeline.Mode, bf16: bool = False) -> None:
+        with forced(mode):
+            encoder.encode(texts, batch_size=BATCH, bf16=bf16)
 
     variants: dict[str, Callable[[], object]] = {
         "plain loop over word ids": lambda: plain_loop(encoder, ids, False),
         "encode(token lists)": lambda: encoder.encode(token_lists, batch_size=BATCH),
         "encode(strings)": lambda: encoder.encode(texts, batch_size=BATCH),
-        "encode(strings), text work forced into the background thread": functools.partial(forced, True),
-        "encode(strings), text work forced inline": functools.partial(forced, False),
     }
+    variants |= {f"encode(strings), forced: {name}": functools.partial(in_mode, mode) for name, mode in MODES.items()}
     if bf16:
         variants["plain loop over word ids, bf16"] = lambda: plain_loop(encoder, ids, True)
         variants["encode(strings, bf16=True)"] = lambda: encoder.encode(texts, batch_size=BATCH, bf16=True)
-    seconds = alternated(variants, rounds)
-    difference = float((encoder.encode(texts, batch_size=BATCH) - plain_loop(encoder, ids, False).numpy()).max())
-    rows = []
-    for name, median in seconds.items():
-        reference = "plain loop over word ids, bf16" if "bf16" in name else "plain loop over word ids"
-        rows.append({"what": f"H={hidden}: {name}", "speed": f"{rate(len(texts) / median)} sentences/s",
-                     "vs": f"{seconds[reference] / median:.2f}x {reference}" if name != reference else ""})
-    rows[2]["vs"] += f" (vectors differ by at most {abs(difference):.1e})"
+        variants["encode(strings, bf16=True), forced: inline, one stream"] = functools.partial(in_mode, "inline", True)
+    rows = ratio_rows(f"H={hidden}", "sentences", len(texts), variants, rounds,
+                      lambda name: "plain loop over word ids" + (", bf16" if "bf16" in name else ""))
+    difference = float(abs(encoder.encode(texts, batch_size=BATCH) - plain_loop(encoder, ids, False).numpy()).max())
+    rows[2]["vs"] += f" (vectors differ by at most {difference:.1e}; {mode_now()})"
     if not bf16:
         rows.append({"what": f"H={hidden}: bf16 rows", "speed": NO_BF16})
     return rows
+
+
+def mode_now() -> str:
+    return f"the mode chosen here: {text_pipeline.mode_for(torch.device('cpu'))}"
 
 
 def tagger_rows(rounds: int) -> list[Row]:
@@ -134,23 +161,21 @@ def tagger_rows(rounds: int) -> list[Row]:
     raw = "".join(f"{text}\n" for text in texts).encode()
     tokenized = "".join(" ".join(tokens) + "\n" for tokens in token_lists).encode()
 
-    def command(data: bytes, is_tokenized: bool, background: bool | None = None) -> None:
-        with overlap(background):
+    def command(data: bytes, is_tokenized: bool, mode: text_pipeline.Mode | None = None) -> None:
+        with forced(mode):
             tag(tagger, io.BytesIO(data).readlines(), "input.txt", io.StringIO(), tokenized=is_tokenized,
                 batch_size=options.BATCH_SIZE)
 
-    seconds = alternated({
+    variants: dict[str, Callable[[], object]] = {
         "Tagger.predict(token lists)": lambda: tagger.predict(token_lists, batch_size=options.BATCH_SIZE),
         "lstmlab-tag on raw text": lambda: command(raw, False),
         "lstmlab-tag --tokenized": lambda: command(tokenized, True),
-        "lstmlab-tag on raw text, text work forced into the background thread": lambda: command(raw, False, True),
-        "lstmlab-tag on raw text, text work forced inline": lambda: command(raw, False, False),
-    }, rounds)
+    }
+    variants |= {f"lstmlab-tag on raw text, forced: {name}": functools.partial(command, raw, False, mode)
+                 for name, mode in MODES.items()}
     amount = sum(len(tokens) for tokens in token_lists)
-    reference = "Tagger.predict(token lists)"
-    return [{"what": f"tagger, EWT test ({amount:,} tokens): {name}", "speed": f"{rate(amount / median)} tokens/s",
-             "vs": f"{seconds[reference] / median:.2f}x {reference}" if name != reference else ""}
-            for name, median in seconds.items()]
+    return ratio_rows(f"tagger, EWT test ({amount:,} tokens)", "tokens", amount, variants, rounds,
+                      lambda name: "Tagger.predict(token lists)")
 
 
 def split_all(split: Callable[[str], list[str]], texts: list[str]) -> list[list[str]]:

@@ -1,7 +1,7 @@
 """Inference that overlaps text work with the network (`lstmlab.inference.text_pipeline`): the background stage
 keeps the order, hands its errors to the caller and stops when the caller does, and runs beside a GPU network only;
 on inputs of several chunks, encode(), predict() and the ELMo export give every sentence the result it gets alone,
-at its input position, with the text work in the background thread and without it."""
+at its input position, in every mode: text work in the background thread, network streams, inline."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from lstmlab.cli import embed as embed_command
 from lstmlab.cli.embed import main as embed
 from lstmlab.data.token_alignment import read_gold
 from lstmlab.inference import text_pipeline
-from lstmlab.inference.text_pipeline import CHUNK_SENTENCES, ahead, background_helps, longest_first_chunks, prefetched
+from lstmlab.inference.text_pipeline import CHUNK_SENTENCES, ahead, longest_first_chunks, prefetched
 
 EWT_TRAIN = Path(__file__).resolve().parents[1] / "data" / "ud_english_ewt" / "en_ewt-ud-train.conllu.gz"
 
@@ -31,12 +31,16 @@ def ewt_texts() -> list[str]:
     return texts[: 2 * CHUNK_SENTENCES + 300]
 
 
-@pytest.fixture(params=["background", "inline"])
+@pytest.fixture(params=["background", "streams", "inline"])
 def text_work(request, monkeypatch):
-    """The text work in the background thread, as beside a GPU network, then inline, as on the CPU: the one seam
-    (`background_helps`) is set, since no GPU runs here."""
-    monkeypatch.setattr(text_pipeline, "background_helps", lambda device: request.param == "background")
-    return request.param
+    """Each way of sharing the machine (`text_pipeline.mode_for`): the text work in the background thread, as beside
+    a GPU network; two network streams, as on a CPU with two threads or more (torch set to two here); inline, as on
+    one thread. The one seam is set, since no GPU runs here."""
+    monkeypatch.setattr(text_pipeline, "mode_for", lambda device: request.param)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield request.param
+    torch.set_num_threads(threads)
 
 
 def prefetch_threads() -> list[threading.Thread]:
@@ -84,11 +88,6 @@ def test_leaving_the_loop_early_stops_the_background_thread():
     while prefetch_threads() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert prefetch_threads() == []
-
-
-def test_the_background_thread_runs_beside_an_accelerator_only():
-    assert not background_helps(torch.device("cpu"))
-    assert background_helps(torch.device("cuda")) and background_helps(torch.device("meta"))
 
 
 def test_items_are_made_in_the_background_thread_exactly_when_that_helps():

@@ -21,7 +21,7 @@ from lstmlab.data.batching import BucketBatchSampler, EpochSampler
 from lstmlab.data.text_vocabs import EncodedTokens, TextVocabs
 from lstmlab.data.vectors import load_word_vectors
 from lstmlab.data.vocab import PAD, UNK, Vocab
-from lstmlab.inference.text_pipeline import Chunk, Sentence, ahead, is_empty, longest_first_chunks, tokens_of
+from lstmlab.inference.text_pipeline import Chunk, Sentence, is_empty, longest_first_chunks, pipelined, tokens_of
 from lstmlab.io.model_folder import WrongModelKind, load_model_file, model_payload, save_model_folder
 from lstmlab.io.st_files import sentence_transformers_files
 from lstmlab.models.nli_classifier import NLIClassifier, NLIConfig
@@ -94,7 +94,7 @@ class SentenceEncoder:
         Strings are tokenized by `lstmlab.data.tokenize` (PTB-style, as the NLI training data); lists of tokens are
         taken as they are. An empty sentence is an error, or, with `allow_empty`, a zero vector. `bf16` computes in
         bfloat16 (CPUs with AVX-512 bf16 or AMX, GPUs): 1.6-1.7x faster on such a CPU, vectors within ~1e-3.
-        On a GPU, the text work of the next sentences runs beside the network (`text_pipeline`).
+        The text work runs beside the network (`text_pipeline`).
         """
         single = isinstance(sentences, str)
         items = [sentences] if single else list(sentences)
@@ -123,15 +123,22 @@ class SentenceEncoder:
                       ) -> Iterator[tuple[Chunk, torch.Tensor]]:
         """(chunk, its vectors [len(chunk), dim] in the chunk's order; an empty sentence's are zeros) for each chunk
         of sentences, which may be read lazily (from a file: `lstmlab-embed`). Reading, `split` (the tokenizer),
-        lookup and padding of the next chunks run in a background thread beside a GPU network
-        (`text_pipeline.ahead`), so an error there (a malformed line) reaches the caller."""
-        prepared = ((chunk, self._padded_batches(chunk, batch_size, split)) for chunk in chunks)
-        for chunk, batches in ahead(prepared, self.device):
-            vectors = torch.zeros(len(chunk), self.dim, device=self.device)
-            with bf16_autocast(self.device, bf16):
-                for rows, batch in batches:
-                    vectors[rows] = self.net.embed(batch["words"].to(self.device),
-                                                   batch["mask"].to(self.device)).float()
+        lookup and padding run beside the network (`text_pipeline.pipelined`), so an error there (a malformed line)
+        reaches the caller."""
+        device = self.device
+
+        def run(batch: tuple[list[int], dict[str, torch.Tensor]]) -> tuple[list[int], torch.Tensor]:
+            rows, padded = batch
+            with bf16_autocast(device, bf16):
+                return rows, self.net.embed(padded["words"].to(device), padded["mask"].to(device)).float()
+
+        def prepare(chunk: Chunk) -> list[tuple[list[int], dict[str, torch.Tensor]]]:
+            return self._padded_batches(chunk, batch_size, split)
+
+        for chunk, results in pipelined(chunks, prepare, run, device):
+            vectors = torch.zeros(len(chunk), self.dim, device=device)
+            for rows, batch_vectors in results:
+                vectors[rows] = batch_vectors
             yield chunk, F.normalize(vectors, dim=1) if normalize else vectors
 
     def encode_words(self, sentences: Sequence[Sentence], split: Callable[[Sentence], list[str]] = tokens_of

@@ -11,7 +11,7 @@ import torch
 from lstmlab.data.batching import BucketBatchSampler, EpochSampler
 from lstmlab.data.tagging_split import TaggedSplit
 from lstmlab.data.text_vocabs import TextVocabs
-from lstmlab.inference.text_pipeline import Chunk, Sentence, ahead, is_empty, longest_first_chunks, tokens_of
+from lstmlab.inference.text_pipeline import Chunk, Sentence, is_empty, longest_first_chunks, pipelined, tokens_of
 from lstmlab.io.model_folder import load_model_file
 from lstmlab.models.bilstm_tagger import BiLSTMTagger
 from lstmlab.utils.cpu import bf16_autocast
@@ -51,8 +51,7 @@ class Tagger:
         A single string returns one TaggedSentence; a list returns a list, in input order (batches are
         formed by length internally, and results do not depend on which sentences share a batch). `bf16` runs the
         network in bfloat16 (GPUs, CPUs with AVX-512 bf16 or AMX; refused elsewhere) and decodes its scores in
-        float32: faster, with nearly all tags the same. On a GPU, the text work of the next sentences
-        runs beside the network (`text_pipeline`).
+        float32: faster, with nearly all tags the same. The text work runs beside the network (`text_pipeline`).
         """
         single = isinstance(sentences, str)
         items = [sentences] if single else list(sentences)
@@ -72,21 +71,30 @@ class Tagger:
                        split: Callable[[Sentence], list[str]] = tokens_of
                        ) -> Iterator[tuple[Chunk, list[TaggedSentence]]]:
         """(chunk, its TaggedSentences in the chunk's order) for each chunk of sentences, which may be read lazily
-        (from a file: `lstmlab-tag`). Reading, `split` (the tokenizer), lookup and padding of the next chunks run
-        in a background thread beside a GPU network (`text_pipeline.ahead`), so an error there (an empty sentence)
-        reaches the caller. Never sharded: under a process group too, every sentence given is tagged."""
+        (from a file: `lstmlab-tag`). Reading, `split` (the tokenizer), lookup and padding run beside the network
+        (`text_pipeline.pipelined`), so an error there (an empty sentence) reaches the caller. Never sharded: under
+        a process group too, every sentence given is tagged."""
         device = next(self.net.parameters()).device
-        prepared = ((chunk, self._padded_batches(chunk, batch_size, split)) for chunk in chunks)
-        for chunk, batches in ahead(prepared, device):
-            results: list[TaggedSentence | None] = [None] * len(chunk)
-            for rows, token_lists, batch in batches:
-                mask = batch["mask"].to(device)
-                with bf16_autocast(device, bf16):
-                    emissions = self.net(batch["words"].to(device), batch["chars"].to(device), mask)
-                predicted = self.net.decode(emissions.float(), mask).tolist()
-                for row, tokens, tags in zip(rows, token_lists, predicted, strict=True):
-                    results[row] = TaggedSentence(tokens, self.vocabs.labels.decode(tags[: len(tokens)]))
-            yield chunk, results
+
+        def run(batch: tuple[list[int], list[list[str]], dict[str, torch.Tensor]]
+                ) -> list[tuple[int, TaggedSentence]]:
+            rows, token_lists, padded = batch
+            mask = padded["mask"].to(device)
+            with bf16_autocast(device, bf16):
+                emissions = self.net(padded["words"].to(device), padded["chars"].to(device), mask)
+            predicted = self.net.decode(emissions.float(), mask).tolist()
+            return [(row, TaggedSentence(tokens, self.vocabs.labels.decode(tags[: len(tokens)])))
+                    for row, tokens, tags in zip(rows, token_lists, predicted, strict=True)]
+
+        def prepare(chunk: Chunk) -> list[tuple[list[int], list[list[str]], dict[str, torch.Tensor]]]:
+            return self._padded_batches(chunk, batch_size, split)
+
+        for chunk, results in pipelined(chunks, prepare, run, device):
+            tagged: list[TaggedSentence | None] = [None] * len(chunk)
+            for batch_tagged in results:
+                for row, sentence in batch_tagged:
+                    tagged[row] = sentence
+            yield chunk, tagged
 
     def _padded_batches(self, chunk: Chunk, batch_size: int, split: Callable[[Sentence], list[str]]
                         ) -> list[tuple[list[int], list[list[str]], dict[str, torch.Tensor]]]:

@@ -1,30 +1,38 @@
-"""Text work ahead of the network, for inference on many sentences: the next chunk of sentences is read,
-tokenized, looked up and padded in a background thread while the network runs the current one. Torch releases the
-GIL inside its kernels, so the two overlap. Chunks come out in the order they were made and each sentence's result
-lands at its input position, so results stay deterministic and in input order.
+"""Text work beside the network, for inference on many sentences. Sentences come in chunks; each chunk is
+prepared (read, tokenized, looked up, padded into batches) and its batches run through the network. Chunks come out
+in the order they were made and each sentence's result lands at its input position, so results stay deterministic
+and in input order. How the two kinds of work share the machine depends on where the network runs (`mode_for`):
 
-The thread runs only when the network is on an accelerator (a GPU), where the CPU would otherwise wait for it. On
-the CPU it is not used: the text work is now a few percent of the network's time (the tokenizer alone about 2%),
-and a background thread cost more than that, whether torch's threads took every core (encode() on strings at H=256:
-0.76x a plain loop over word ids with the thread, 0.99x without, on 2 cores) or left one spare (0.93x against
-1.00x with torch on one thread); measured by `python bench/raw_text_speed.py`, which forces either way. Without
-the thread, each chunk's text work is done just before the network reads it.
+- beside an accelerator (a GPU), the next chunks are prepared in a background thread (`prefetched`) while the
+  network runs the current one; torch releases the GIL inside its kernels, so the two overlap;
+- on a CPU with two or more torch threads, two network streams run side by side, each with its share of the
+  threads, each preparing chunks while the other computes (`cpu_streams`);
+- on one CPU thread, each chunk is prepared just before the network reads it.
+
+A background thread beside a CPU network only took cores from it (`encode()` on strings at H=256, 2 cores: 0.78x a
+plain loop over word ids, against 0.91x inline and 1.2x as two streams; measured by `python bench/raw_text_speed.py`,
+which forces each mode).
 """
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Literal, TypeVar
 
 import torch
 
 from lstmlab.data.tokenize import tokenize
+from lstmlab.inference.cpu_streams import STREAMS, in_streams
 
 Item = TypeVar("Item")
+Batch = TypeVar("Batch")
+Result = TypeVar("Result")
 Sentence = str | Sequence[str]  # raw text, or its tokens
 Chunk = TypeVar("Chunk", bound=Sequence[Sentence])
+Mode = Literal["background", "streams", "inline"]
 _DONE = object()
 CHUNK_SENTENCES = 1024  # sentences prepared at a time: large enough to batch by length, small enough to start soon
 
@@ -52,15 +60,47 @@ class _Failed:
         self.error = error
 
 
-def background_helps(device: torch.device) -> bool:
-    """Whether the text work should run in a background thread beside a network on `device` (see above)."""
-    return device.type != "cpu"
+def mode_for(device: torch.device) -> Mode:
+    """How text work and a network on `device` share the machine (see above)."""
+    if device.type != "cpu":
+        return "background"
+    return "streams" if torch.get_num_threads() >= STREAMS else "inline"
+
+
+def pipelined(chunks: Iterable[Chunk], prepare: Callable[[Chunk], Sequence[Batch]], run: Callable[[Batch], Result],
+              device: torch.device) -> Iterator[tuple[Chunk, list[Result]]]:
+    """(chunk, [run(batch) for batch in prepare(chunk)]) for each chunk, in order, the work shared as `mode_for`
+    says. An error in `chunks`, `prepare` or `run` reaches the caller with its message, after the chunks before its
+    own. `run` enters its own autocast: in streams it runs on another thread (in inference mode)."""
+    mode = mode_for(device)
+    if mode == "background":
+        prepared = prefetched((chunk, prepare(chunk)) for chunk in chunks)
+        return ((chunk, [run(batch) for batch in batches]) for chunk, batches in prepared)
+    if mode == "inline":
+        return ((chunk, [run(batch) for batch in prepare(chunk)]) for chunk in chunks)
+    return _streamed(iter(chunks), prepare, run)
+
+
+def _streamed(chunks: Iterator[Chunk], prepare: Callable[[Chunk], Sequence[Batch]], run: Callable[[Batch], Result]
+              ) -> Iterator[tuple[Chunk, list[Result]]]:
+    """`pipelined` in network streams, unless the input is too small to keep them all busy (one chunk of fewer
+    batches than streams: a single sentence, a short list), which runs here with every thread."""
+    first = next(chunks, _DONE)
+    if first is _DONE:
+        return
+    batches = prepare(first)
+    second = next(chunks, _DONE)
+    if second is _DONE and len(batches) < STREAMS:
+        yield first, [run(batch) for batch in batches]
+        return
+    rest = chunks if second is _DONE else itertools.chain([second], chunks)
+    yield from in_streams(first, batches, rest, prepare, run, STREAMS)
 
 
 def ahead(items: Iterable[Item], device: torch.device) -> Iterator[Item]:
-    """The items of `items` in order: made in a background thread (`prefetched`) where that helps the network on
-    `device`, else each when it is asked for."""
-    return prefetched(items) if background_helps(device) else iter(items)
+    """The items of `items` in order: made in a background thread (`prefetched`) beside an accelerator, else each
+    when it is asked for (the ELMo export, whose outputs per chunk are too large to hold for streams)."""
+    return prefetched(items) if mode_for(device) == "background" else iter(items)
 
 
 def prefetched(items: Iterable[Item], depth: int = 2) -> Iterator[Item]:
