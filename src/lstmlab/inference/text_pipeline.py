@@ -9,9 +9,9 @@ and in input order. How the two kinds of work share the machine depends on where
   threads, each preparing chunks while the other computes (`cpu_streams`);
 - on one CPU thread, each chunk is prepared just before the network reads it.
 
-A background thread beside a CPU network only took cores from it (`encode()` on strings at H=256, 2 cores: 0.78x a
-plain loop over word ids, against 0.91x inline and 1.2x as two streams; measured by `python bench/raw_text_speed.py`,
-which forces each mode).
+A background thread beside a CPU network only takes cores from it: `encode()` on strings at H=256, 2 cores, ran at
+0.96x a plain loop over word ids with it, 1.02x inline and 1.12x as two streams (`python bench/raw_text_speed.py`,
+which forces each mode; docs/benchmarks.md).
 """
 
 from __future__ import annotations
