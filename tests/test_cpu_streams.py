@@ -152,3 +152,17 @@ def test_threads_are_shared_as_evenly_as_they_go():
     assert thread_shares(5, 2) == [3, 2]
     assert thread_shares(16, 2) == [8, 8]
     assert thread_shares(1, 2) == [1, 1]
+
+
+def test_a_network_that_barely_computes_runs_inline(two_threads, monkeypatch):
+    """A bag of vectors is all text work: two streams would only take turns at the GIL."""
+    monkeypatch.setattr(text_pipeline, "mode_for", lambda device: "streams")
+    ran_on: set[str] = set()
+
+    def run(batch):
+        ran_on.add(threading.current_thread().name)
+        return batch
+
+    chunks = [list(range(start, start + 9)) for start in range(0, 90, 9)]
+    assert [chunk for chunk, _ in pipelined(chunks, batches_of, run, torch.device("cpu"), computes=False)] == chunks
+    assert ran_on == {threading.current_thread().name}

@@ -135,7 +135,8 @@ class SentenceEncoder:
         def prepare(chunk: Chunk) -> list[tuple[list[int], dict[str, torch.Tensor]]]:
             return self._padded_batches(chunk, batch_size, split)
 
-        for chunk, results in pipelined(chunks, prepare, run, device):
+        computes = self.net.config.encoder != "bag_of_vectors"
+        for chunk, results in pipelined(chunks, prepare, run, device, computes):
             vectors = torch.zeros(len(chunk), self.dim, device=device)
             for rows, batch_vectors in results:
                 vectors[rows] = batch_vectors
