@@ -166,3 +166,20 @@ def test_a_network_that_barely_computes_runs_inline(two_threads, monkeypatch):
     chunks = [list(range(start, start + 9)) for start in range(0, 90, 9)]
     assert [chunk for chunk, _ in pipelined(chunks, batches_of, run, torch.device("cpu"), computes=False)] == chunks
     assert ran_on == {threading.current_thread().name}
+
+
+def test_the_callers_autocast_holds_in_the_streams(two_threads):
+    """Autocast is per thread: a user's `torch.autocast("cpu")` around encode() must reach the network."""
+    states: set[tuple[bool, torch.dtype]] = set()
+
+    def run(batch):
+        states.add((torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")))
+        return batch
+
+    chunks = [list(range(12)), list(range(12, 24))]
+    with torch.autocast("cpu", dtype=torch.float16):
+        list(streamed(chunks, run))
+    assert states == {(True, torch.float16)}
+    states.clear()
+    list(streamed(chunks, run))
+    assert {enabled for enabled, _ in states} == {False}

@@ -102,15 +102,18 @@ def in_streams(first: Chunk, first_batches: Sequence[Batch], rest: Iterator[Chun
                prepare: Callable[[Chunk], Sequence[Batch]], run: Callable[[Batch], Result], streams: int
                ) -> Iterator[tuple[Chunk, list[Result]]]:
     """(chunk, [run(batch) for batch in its batches]) for `first` (already prepared into `first_batches`) and each
-    chunk of `rest` (prepared by `prepare`), in order, computed by `streams` threads in inference mode. An error in
+    chunk of `rest` (prepared by `prepare`), in order, computed by `streams` threads in inference mode and under
+    the caller's CPU autocast (both are per thread: a user's `torch.autocast("cpu")` around the call holds in the
+    streams too). An error in
     a stream (reading `rest`, `prepare`, `run`) is raised here, after the chunks before its own; leaving the loop
     early stops the streams after the batch each is running."""
     shared = _Shared(rest, window=streams + 1, taken=1)
     with shared.lock:
         shared.add(0, first, first_batches)
     caller_threads = torch.get_num_threads()
+    autocast = (torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu"))
     ready = threading.Barrier(streams + 1)
-    workers = [threading.Thread(target=_stream, args=(shared, prepare, run, threads, ready),
+    workers = [threading.Thread(target=_stream, args=(shared, prepare, run, threads, ready, autocast),
                                 name=f"lstmlab-stream-{number}", daemon=True)
                for number, threads in enumerate(thread_shares(caller_threads, streams))]
     for worker in workers:
@@ -140,14 +143,16 @@ def in_streams(first: Chunk, first_batches: Sequence[Batch], rest: Iterator[Chun
             worker.join()
 
 
-def _stream(shared: _Shared, prepare: Callable, run: Callable, threads: int, ready: threading.Barrier) -> None:
+def _stream(shared: _Shared, prepare: Callable, run: Callable, threads: int, ready: threading.Barrier,
+            autocast: tuple[bool, torch.dtype]) -> None:
     torch.get_num_threads()  # initialise this thread's count now, or its first kernel would reset what is set next
     torch.set_num_threads(threads)
     try:
         ready.wait()
     except threading.BrokenBarrierError:
         return
-    with torch.inference_mode():
+    enabled, dtype = autocast
+    with torch.inference_mode(), torch.autocast("cpu", dtype=dtype, enabled=enabled):
         while (job := _next_job(shared)) is not None:
             index, position, work = job
             try:
