@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from lstmlab.inference import text_pipeline
-from lstmlab.inference.cpu_streams import in_streams, thread_shares
+from lstmlab.inference.cpu_streams import ENOUGH_BATCHES, in_streams, thread_shares
 from lstmlab.inference.text_pipeline import pipelined
 
 
@@ -34,7 +34,7 @@ def batches_of(chunk: list[int]) -> list[list[int]]:
 
 
 def streamed(chunks: list[list[int]], run=lambda batch: [n * n for n in batch], prepare=batches_of):
-    return in_streams(chunks[0], prepare(chunks[0]), iter(chunks[1:]), prepare, run, streams=2)
+    return in_streams([(chunks[0], prepare(chunks[0]))], iter(chunks[1:]), prepare, run, streams=2)
 
 
 def test_chunks_come_back_whole_and_in_order_from_both_streams(two_threads):
@@ -105,7 +105,7 @@ def test_an_error_in_the_network_or_in_reading_reaches_the_caller(two_threads):
 
     received = []
     with pytest.raises(UnicodeDecodeError, match="input.txt line 9"):
-        for chunk, _ in in_streams([1, 2], [[1, 2]], lines(), batches_of, lambda batch: batch, streams=2):
+        for chunk, _ in in_streams([([1, 2], [[1, 2]])], lines(), batches_of, lambda batch: batch, streams=2):
             received.append(chunk)
     assert received == [[1, 2], [3, 4, 5]]
     assert stream_threads() == []
@@ -118,14 +118,14 @@ def test_leaving_the_loop_early_stops_the_streams(two_threads):
             yield list(range(start, start + 6))
             start += 6
 
-    for chunk, _ in in_streams([0], [[0]], endless(), batches_of, lambda batch: batch, streams=2):
+    for chunk, _ in in_streams([([0], [[0]])], endless(), batches_of, lambda batch: batch, streams=2):
         if chunk[0] >= 30:
             break
     assert stream_threads() == []
     assert torch.get_num_threads() == 2
 
 
-def test_too_little_for_two_streams_runs_in_the_caller_with_every_thread(two_threads, monkeypatch):
+def test_too_little_for_streams_runs_in_the_caller_with_every_thread(two_threads, monkeypatch):
     monkeypatch.setattr(text_pipeline, "mode_for", lambda device: "streams")
     seen: list[tuple[str, int]] = []
 
@@ -133,11 +133,13 @@ def test_too_little_for_two_streams_runs_in_the_caller_with_every_thread(two_thr
         seen.append((threading.current_thread().name, torch.get_num_threads()))
         return batch
 
-    assert list(pipelined([[1, 2]], batches_of, run, torch.device("cpu"))) == [([1, 2], [[1, 2]])]
-    assert seen == [(threading.current_thread().name, 2)]
+    small = [[1, 2], list(range(3, 3 + 3 * (ENOUGH_BATCHES - 2)))]  # one batch short of enough, over two chunks
+    assert [chunk for chunk, _ in pipelined(small, batches_of, run, torch.device("cpu"))] == small
+    assert set(seen) == {(threading.current_thread().name, 2)}
     assert list(pipelined([], batches_of, run, torch.device("cpu"))) == []
-    two_batches = list(pipelined([[1, 2, 3, 4]], batches_of, run, torch.device("cpu")))
-    assert two_batches == [([1, 2, 3, 4], [[1, 2, 3], [4]])] and seen[-1][0].startswith("lstmlab-stream-")
+    enough = [list(range(3 * ENOUGH_BATCHES))]
+    assert [chunk for chunk, _ in pipelined(enough, batches_of, run, torch.device("cpu"))] == enough
+    assert seen[-1][0].startswith("lstmlab-stream-")
 
 
 def test_the_mode_follows_the_device_and_the_thread_count(two_threads):

@@ -16,7 +16,6 @@ which forces each mode; docs/benchmarks.md).
 
 from __future__ import annotations
 
-import itertools
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -25,7 +24,7 @@ from typing import Literal, TypeVar
 import torch
 
 from lstmlab.data.tokenize import tokenize
-from lstmlab.inference.cpu_streams import STREAMS, in_streams
+from lstmlab.inference.cpu_streams import ENOUGH_BATCHES, STREAMS, in_streams
 
 Item = TypeVar("Item")
 Batch = TypeVar("Batch")
@@ -87,18 +86,17 @@ def pipelined(chunks: Iterable[Chunk], prepare: Callable[[Chunk], Sequence[Batch
 
 def _streamed(chunks: Iterator[Chunk], prepare: Callable[[Chunk], Sequence[Batch]], run: Callable[[Batch], Result]
               ) -> Iterator[tuple[Chunk, list[Result]]]:
-    """`pipelined` in network streams, unless the input is too small to keep them all busy (one chunk of fewer
-    batches than streams: a single sentence, a short list), which runs here with every thread."""
-    first = next(chunks, _DONE)
-    if first is _DONE:
-        return
-    batches = prepare(first)
-    second = next(chunks, _DONE)
-    if second is _DONE and len(batches) < STREAMS:
-        yield first, [run(batch) for batch in batches]
-        return
-    rest = chunks if second is _DONE else itertools.chain([second], chunks)
-    yield from in_streams(first, batches, rest, prepare, run, STREAMS)
+    """`pipelined` in network streams, unless the whole input is too small to be worth them (fewer than
+    `ENOUGH_BATCHES` batches: a single sentence, a short list), which runs here with every thread."""
+    ready_made: list[tuple[Chunk, Sequence[Batch]]] = []
+    while sum(len(batches) for _, batches in ready_made) < ENOUGH_BATCHES:
+        chunk = next(chunks, _DONE)
+        if chunk is _DONE:
+            for chunk, batches in ready_made:
+                yield chunk, [run(batch) for batch in batches]
+            return
+        ready_made.append((chunk, prepare(chunk)))
+    yield from in_streams(ready_made, chunks, prepare, run, STREAMS)
 
 
 def ahead(items: Iterable[Item], device: torch.device) -> Iterator[Item]:
