@@ -100,10 +100,14 @@ def training_rows(prepared: Prepared, batches: int, rounds: int, bf16: bool, div
 
 def alternated(variants: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
     """Median seconds per call of each variant after one untimed call each, taking turns (ABBA)."""
+    return {name: statistics.median(times) for name, times in alternated_rounds(variants, rounds).items()}
+
+
+def alternated_rounds(variants: dict[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
+    """Seconds of each round of each variant after one untimed call each, taking turns (ABBA)."""
     for run in variants.values():
         run()
-    seconds = compare({name: functools.partial(_seconds, run) for name, run in variants.items()}, rounds)
-    return {name: statistics.median(times) for name, times in seconds.items()}
+    return compare({name: functools.partial(_seconds, run) for name, run in variants.items()}, rounds)
 
 
 def _seconds(run: Callable[[], object]) -> float:

@@ -36,9 +36,9 @@ from pathlib import Path
 
 import tokenize_before
 import torch
-from harness import NO_BF16, compare, median_ratio, quiet_rounds, rate
+from harness import NO_BF16, median_ratio, quiet_rounds, rate
 from machine import load_average
-from measurements import alternated
+from measurements import alternated, alternated_rounds
 from nltk.tokenize import NLTKWordTokenizer
 from report import Row, report, show
 from tokenizer_ewt import nltk_spans
@@ -101,21 +101,13 @@ MODES: dict[str, text_pipeline.Mode] = {"two network streams": "streams",
 def ratio_rows(prefix: str, unit: str, amount: int, variants: dict[str, Callable[[], object]], rounds: int,
                reference_of: Callable[[str], str]) -> list[Row]:
     """One row per variant: its median speed, and the median of its rounds' speed ratios to its reference."""
-    for run in variants.values():
-        run()  # warm-up: oneDNN primitives per batch shape
-    seconds = compare({name: functools.partial(timed, run) for name, run in variants.items()}, rounds)
+    seconds = alternated_rounds(variants, rounds)  # after a warm-up call each: oneDNN primitives per batch shape
     rows = []
     for name, times in seconds.items():
         reference = reference_of(name)
         rows.append({"what": f"{prefix}: {name}", "speed": f"{rate(amount / statistics.median(times))} {unit}/s",
                      "vs": f"{median_ratio(seconds[reference], times):.2f}x {reference}" if name != reference else ""})
     return rows
-
-
-def timed(run: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    run()
-    return time.perf_counter() - started
 
 
 def encoder_rows(texts: list[str], hidden: int, rounds: int, bf16: bool) -> list[Row]:

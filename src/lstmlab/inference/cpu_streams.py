@@ -157,23 +157,20 @@ def _stream(shared: _Shared, prepare: Callable, run: Callable, threads: int, rea
     with torch.inference_mode(), torch.autocast("cpu", dtype=dtype, enabled=enabled):
         while (job := _next_job(shared)) is not None:
             index, position, work = job
+            error = None
             try:
-                if position is None:
-                    batches = prepare(work)
-                else:
-                    result = run(work)
-            except BaseException as error:  # noqa: BLE001 - every failure, KeyboardInterrupt too, goes to the caller
-                with shared.lock:
-                    if position is None:
-                        shared.preparing -= 1
-                    shared.end(index, error)
-                continue
+                outcome = prepare(work) if position is None else run(work)
+            except BaseException as caught:  # noqa: BLE001 - every failure, KeyboardInterrupt too, goes to the caller
+                error = caught
             with shared.lock:
                 if position is None:
                     shared.preparing -= 1
-                    shared.add(index, work, batches)
+                if error is not None:
+                    shared.end(index, error)
+                elif position is None:
+                    shared.add(index, work, outcome)
                 else:
-                    shared.store(index, position, result)
+                    shared.store(index, position, outcome)
 
 
 def _next_job(shared: _Shared) -> tuple[int, int | None, object] | None:

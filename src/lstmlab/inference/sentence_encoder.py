@@ -9,6 +9,7 @@ on the other sentences of its batch. `SentenceEncoder.from_vectors` is the bag-o
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -132,10 +133,8 @@ class SentenceEncoder:
             with bf16_autocast(device, bf16):
                 return rows, self.net.embed(padded["words"].to(device), padded["mask"].to(device)).float()
 
-        def prepare(chunk: Chunk) -> list[tuple[list[int], dict[str, torch.Tensor]]]:
-            return self._padded_batches(chunk, batch_size, split)
-
         computes = self.net.config.encoder != "bag_of_vectors"
+        prepare = functools.partial(self._padded_batches, batch_size=batch_size, split=split)
         for chunk, results in pipelined(chunks, prepare, run, device, computes):
             vectors = torch.zeros(len(chunk), self.dim, device=device)
             for rows, batch_vectors in results:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,9 +87,7 @@ class Tagger:
             return [(row, TaggedSentence(tokens, self.vocabs.labels.decode(tags[: len(tokens)])))
                     for row, tokens, tags in zip(rows, token_lists, predicted, strict=True)]
 
-        def prepare(chunk: Chunk) -> list[tuple[list[int], list[list[str]], dict[str, torch.Tensor]]]:
-            return self._padded_batches(chunk, batch_size, split)
-
+        prepare = functools.partial(self._padded_batches, batch_size=batch_size, split=split)
         for chunk, results in pipelined(chunks, prepare, run, device):
             tagged: list[TaggedSentence | None] = [None] * len(chunk)
             for batch_tagged in results:

@@ -89,13 +89,15 @@ def _streamed(chunks: Iterator[Chunk], prepare: Callable[[Chunk], Sequence[Batch
     """`pipelined` in network streams, unless the whole input is too small to be worth them (fewer than
     `ENOUGH_BATCHES` batches: a single sentence, a short list), which runs here with every thread."""
     ready_made: list[tuple[Chunk, Sequence[Batch]]] = []
-    while sum(len(batches) for _, batches in ready_made) < ENOUGH_BATCHES:
+    batches_made = 0
+    while batches_made < ENOUGH_BATCHES:
         chunk = next(chunks, _DONE)
         if chunk is _DONE:
             for chunk, batches in ready_made:
                 yield chunk, [run(batch) for batch in batches]
             return
         ready_made.append((chunk, prepare(chunk)))
+        batches_made += len(ready_made[-1][1])
     yield from in_streams(ready_made, chunks, prepare, run, STREAMS)
 
 
