@@ -118,13 +118,20 @@ def eval_command(ckpt_path: Path | str, folder: Path) -> tuple[dict, str]:
     return json.loads(report_file.read_text()), (report_file.parent / "eval.log").read_text()
 
 
-def train_command(*overrides: str, multirun: bool = False, timeout: int = 600) -> subprocess.CompletedProcess:
+def train_command(*overrides: str, cwd: Path, multirun: bool = False,
+                  timeout: int = 600) -> subprocess.CompletedProcess:
     """The real `python -m lstmlab.cli.train` (`-m` with `multirun`) on the quick-start experiment, offline, run
-    from the repository root; give it hydra.run.dir or hydra.sweep.dir."""
+    from `cwd` as a user would: its runs land in `cwd/logs`."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     return subprocess.run([sys.executable, "-m", "lstmlab.cli.train", *(["-m"] if multirun else []),
                            "experiment=pos_quick", *overrides], capture_output=True, text=True, env=env,
-                          timeout=timeout, cwd=ROOT)
+                          timeout=timeout, cwd=cwd)
+
+
+def only_sweep(cwd: Path, task: str = "pos_quick") -> Path:
+    """The one multirun folder a sweep started in `cwd` left under `cwd/logs/<task>/multiruns/`."""
+    (folder,) = (cwd / "logs" / task / "multiruns").iterdir()
+    return folder
 
 
 def train_tiny(tiny: dict[str, Path], vectors: Path, output_dir: Path, *extra: str) -> dict:

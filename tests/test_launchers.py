@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import TINY_MODEL, compose_config, tiny_data_overrides, train_command
+from conftest import TINY_MODEL, compose_config, only_sweep, tiny_data_overrides, train_command
 
 from lstmlab.utils.torch_threads import available_cores, choose_threads
 
@@ -44,26 +44,28 @@ def job_span(job: Path) -> tuple[float, float]:
 @pytest.mark.slow  # two training processes at once: about a minute on 2 cores
 def test_joblib_runs_two_jobs_side_by_side_each_on_its_share_of_the_cores(tiny_ewt, tiny_vectors, tmp_path):
     result = train_command(*TINY_MODEL, *tiny_data_overrides(tiny_ewt, tiny_vectors), *TWO_JOBS,
-                           "hydra/launcher=parallel", f"hydra.sweep.dir={tmp_path}", multirun=True)
+                           "hydra/launcher=parallel", cwd=tmp_path, multirun=True)
     assert result.returncode == 0, result.stderr[-3000:]
+    sweep = only_sweep(tmp_path)
     cores = available_cores()
-    for job in (tmp_path / "0", tmp_path / "1"):
+    for job in (sweep / "0", sweep / "1"):
         assert "test/acc" in json.loads((job / "metrics.json").read_text())
         line = re.search(r"torch threads: .*", (job / "pos_quick.log").read_text()).group()
         assert line == (f"torch threads: {max(1, cores // 2)} "
                         f"({cores} cores / 2 jobs at once under hydra/launcher=joblib)")
-    (start0, end0), (start1, end1) = job_span(tmp_path / "0"), job_span(tmp_path / "1")
+    (start0, end0), (start1, end1) = job_span(sweep / "0"), job_span(sweep / "1")
     assert start1 < end0 and start0 < end1  # they overlapped in time
 
 
 @pytest.mark.slow
 def test_submitit_local_runs_each_job_as_its_own_process(tiny_ewt, tiny_vectors, tmp_path):
     result = train_command(*TINY_MODEL, *tiny_data_overrides(tiny_ewt, tiny_vectors), *TWO_JOBS,
-                           "hydra/launcher=submitit_local", f"hydra.sweep.dir={tmp_path}", multirun=True)
+                           "hydra/launcher=submitit_local", cwd=tmp_path, multirun=True)
     assert result.returncode == 0, result.stderr[-3000:]
-    for job in (tmp_path / "0", tmp_path / "1"):
+    sweep = only_sweep(tmp_path)
+    for job in (sweep / "0", sweep / "1"):
         assert "test/acc" in json.loads((job / "metrics.json").read_text())
-    assert len(list((tmp_path / ".submitit").glob("*/*_result.pkl"))) == 2  # two submitit jobs, each with its result
+    assert len(list((sweep / ".submitit").glob("*/*_result.pkl"))) == 2  # two submitit jobs, each with its result
 
 
 def test_the_slurm_preset_asks_sbatch_for_the_signal_and_the_requeue(tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from conftest import TINY_MODEL, tiny_data_overrides, train_command
+from conftest import TINY_MODEL, only_sweep, tiny_data_overrides, train_command
 
 from lstmlab.cli.sweep_report import main as sweep_report
 from lstmlab.sweeps.report_figure import best_so_far
@@ -22,11 +22,11 @@ GRID = ["cell=lstm,gru", "model.net.peephole=false,true"]
 
 @pytest.fixture(scope="module")
 def grid_sweep(tiny_ewt, tiny_vectors, tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("grid") / "multirun"
+    cwd = tmp_path_factory.mktemp("grid")
     result = train_command(*TINY_MODEL, *tiny_data_overrides(tiny_ewt, tiny_vectors), "trainer.max_epochs=2",
-                           "trainer.limit_train_batches=2", *GRID, f"hydra.sweep.dir={folder}", multirun=True)
+                           "trainer.limit_train_batches=2", *GRID, cwd=cwd, multirun=True)
     assert "impossible with cell='gru'" in result.stderr, result.stderr[-3000:]
-    return folder
+    return only_sweep(cwd)
 
 
 def csv_rows(path: Path) -> list[dict[str, str]]:

@@ -80,11 +80,21 @@ def expose_plugins() -> None:
         hydra_plugins.__path__.append(folder)
 
 
+def working_dir() -> str:
+    """The folder the command was started in: Hydra's `runtime.cwd` inside a job; the process's own before any job
+    exists, where a multirun resolves its sweep folder (`${hydra:runtime.cwd}` fails there: HydraConfig is not
+    set yet)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return HydraConfig.get().runtime.cwd if HydraConfig.initialized() else os.getcwd()
+
+
 def register_resolvers() -> None:
-    """`${env_or:NAME,default}` defaults a value to an environment variable; `${samples_dir:}` and `${sample:FILE}`
-    find the bundled samples (see `lstmlab.data.locations`); `${resume_dir:...}` keeps a resumed run in its folder;
-    `${run_name:<timestamp>,<overrides>}` names a new one (after the SLURM job in one, `lstmlab.utils.slurm`)."""
+    """`${working_dir:}` is where runs land (see `working_dir`); `${env_or:NAME,default}` defaults a value to an
+    environment variable; `${samples_dir:}` and `${sample:FILE}` find the bundled samples (see
+    `lstmlab.data.locations`); `${resume_dir:...}` keeps a resumed run in its folder; `${run_name:<timestamp>,<overrides>}` names a new one (after the SLURM job in one, `lstmlab.utils.slurm`)."""
     resolvers = {
+        "working_dir": working_dir,
         "env_or": lambda name, default: os.environ.get(name) or default,
         "samples_dir": lambda: str(locations.samples_dir()),
         "sample": locations.sample_file,
