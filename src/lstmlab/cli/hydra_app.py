@@ -92,7 +92,8 @@ def working_dir() -> str:
 def register_resolvers() -> None:
     """`${working_dir:}` is where runs land (see `working_dir`); `${env_or:NAME,default}` defaults a value to an
     environment variable; `${samples_dir:}` and `${sample:FILE}` find the bundled samples (see
-    `lstmlab.data.locations`); `${resume_dir:...}` keeps a resumed run in its folder; `${run_name:<timestamp>,<overrides>}` names a new one (after the SLURM job in one, `lstmlab.utils.slurm`)."""
+    `lstmlab.data.locations`); `${resume_dir:...}` keeps a resumed run in its folder;
+    `${run_name:<timestamp>,<overrides>}` names a new one (after the SLURM job in one, `lstmlab.utils.slurm`)."""
     resolvers = {
         "working_dir": working_dir,
         "env_or": lambda name, default: os.environ.get(name) or default,
