@@ -24,22 +24,22 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import re
-import shutil
-import tempfile
 from collections.abc import Callable
+from contextlib import ExitStack, suppress
 from pathlib import Path
 
 import torch
 from safetensors.torch import load as safetensors_load
 from safetensors.torch import save as safetensors_save
 
-from lstmlab.utils.atomic_file import flush_to_disk, naming_output, usual_mode
-from lstmlab.utils.atomic_folder import replace_folder
+from lstmlab.io.st_files import MODULES_FILE, ST_CONFIG_FILE
+from lstmlab.utils.atomic_file import atomic_file, naming_output
 
 FORMAT_VERSION = 2  # what this lstmlab writes
 PAYLOAD_KEY = "lstmlab"  # the safetensors header entry that holds the payload
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
+EXPORT_WRITES = (WEIGHTS_FILE, CONFIG_FILE, MODULES_FILE, ST_CONFIG_FILE)  # what a save writes (and replaces)
 
 State = dict[str, torch.Tensor]
 
@@ -70,31 +70,85 @@ def model_payload(kind: str, net_config: dict, vocabs: dict) -> dict:
             "net_config": net_config, "vocabs": vocabs}
 
 
+class NotAnExportFolder(ModelFileError):
+    """A save aimed at a file, or at a folder of other files than an lstmlab export: refused, since writing there
+    could mix a model into (or, replacing the folder, delete) what a user keeps."""
+
+
+def _safetensors_header(data: bytes) -> dict:
+    """The JSON header at the start of a safetensors file (u64 size, then the header); enough of the file's start
+    is enough."""
+    header_size = int.from_bytes(data[:8], "little")
+    return json.loads(data[8 : 8 + header_size])
+
+
+def _holds_export(folder: Path) -> bool:
+    """Whether `folder` holds an lstmlab export, whose files a save may replace: a model.safetensors whose header
+    carries the payload, or a config.json that is a model description (exports older than the header's copy)."""
+    try:
+        with (folder / WEIGHTS_FILE).open("rb") as weights:
+            head = weights.read(8)
+            head += weights.read(int.from_bytes(head, "little"))
+        if PAYLOAD_KEY in (_safetensors_header(head).get("__metadata__") or {}):
+            return True
+    except (OSError, ValueError, AttributeError):  # none, or not safetensors: the config may still say
+        pass
+    try:
+        description = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(description, dict) and {"kind", "net_config"} <= description.keys()
+
+
+def _check_save_target(folder: Path) -> None:
+    """Refuse, before anything is written, a file or a folder that holds anything but an lstmlab export."""
+    if folder.exists() and not folder.is_dir():
+        raise NotAnExportFolder(f"{folder}: is a file, not a folder; nothing saved: give a folder to save the "
+                                "model into (a new or empty one, or an lstmlab export to replace)")
+    entries = sorted(folder.iterdir()) if folder.is_dir() else []
+    if entries and not _holds_export(folder):
+        shown = [entry.name + ("/" if entry.is_dir() else "") for entry in entries[:3]]
+        more = f" and {len(entries) - 3} more" if len(entries) > 3 else ""
+        raise NotAnExportFolder(f"{folder}: holds files that are not an lstmlab export ({', '.join(shown)}{more}); "
+                                "nothing saved: save into a new or empty folder, or into an lstmlab export folder "
+                                "to replace its model")
+
+
 def save_model_folder(folder: str | Path, payload: dict, state_dict: State,
                       extra_files: dict[str, str] | None = None) -> Path:
-    """Write the export folder so that readers see the old folder or the new one, never none or a mix: it is
-    built in a temporary sibling, then swapped into place in one step. `extra_files` ({name: text}) go in with
-    it (an NLI model's sentence-transformers files)."""
+    """Write the export folder: a new or empty folder, or one holding an lstmlab export (anything else is refused,
+    `NotAnExportFolder`, and left untouched). `extra_files` ({name: text}) go in with it (an NLI model's
+    sentence-transformers files).
+
+    Each file is written to a temporary sibling and renamed onto its name once all are written, model.safetensors
+    last: loading reads that one file, so a reader finds the old model or the new one, never none or a mix, and a
+    failed save (a full disk) leaves the old export as it was. The folder itself is never moved or replaced, so what
+    the export did not write stays: the model card (README.md; the training export writes it after this), a user's
+    notes. Of the files an export writes, those this save does not (an NLI model's sentence-transformers files
+    where a tagger now is) are removed."""
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    _check_save_target(folder)
+    # serialized in memory and written by Python, so that a failed write (a full disk) is an OSError that names the
+    # folder, where safetensors' own writer raises its SafetensorError
+    weights = safetensors_save({k: v.detach().cpu().contiguous() for k, v in state_dict.items()},
+                               metadata={PAYLOAD_KEY: json.dumps(payload, ensure_ascii=False)})
+    texts = {CONFIG_FILE: json.dumps(payload, indent=1, ensure_ascii=False), **(extra_files or {})}
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
     try:
-        with naming_output(folder, staging):
-            # serialized in memory and written by Python, so that a failed write (a full disk) is an OSError that
-            # names the folder, where safetensors' own writer raises its SafetensorError
-            weights = safetensors_save({k: v.detach().cpu().contiguous() for k, v in state_dict.items()},
-                                       metadata={PAYLOAD_KEY: json.dumps(payload, ensure_ascii=False)})
-            (staging / WEIGHTS_FILE).write_bytes(weights)
-            (staging / CONFIG_FILE).write_text(json.dumps(payload, indent=1, ensure_ascii=False), encoding="utf-8")
-            extra_files = extra_files or {}
-            for name, text in extra_files.items():
-                (staging / name).write_text(text, encoding="utf-8")
-            for name in (WEIGHTS_FILE, CONFIG_FILE, *extra_files):
-                flush_to_disk(staging / name)
-            usual_mode(staging)  # mkdtemp makes it private
-            replace_folder(staging, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)  # after a swap, this holds the old export
+        # atomic_file renames each file into place when the stack closes, last entered first: the weights last
+        with naming_output(folder, folder), ExitStack() as files:
+            files.enter_context(atomic_file(folder / WEIGHTS_FILE)).write_bytes(weights)
+            for name, text in texts.items():
+                files.enter_context(atomic_file(folder / name)).write_text(text, encoding="utf-8")
+            for name in EXPORT_WRITES:
+                if name not in texts and name != WEIGHTS_FILE:
+                    (folder / name).unlink(missing_ok=True)
+    except BaseException:
+        if created:
+            with suppress(OSError):  # removed only while empty: the temporary files are gone
+                folder.rmdir()
+        raise
     return folder
 
 
@@ -178,8 +232,7 @@ def _read_export(weights: Path) -> tuple[dict, State]:
     tensors, which could mix two exports while the folder is being replaced."""
     data = weights.read_bytes()
     try:
-        header_size = int.from_bytes(data[:8], "little")  # the safetensors layout: u64 size, JSON header, data
-        header = json.loads(data[8 : 8 + header_size])
+        header = _safetensors_header(data)
         state = safetensors_load(data)
     except Exception as error:  # safetensors raises its own error types for damaged files
         raise ModelFileError(f"{weights}: not a readable safetensors file ({type(error).__name__}: {error})") from None
