@@ -15,6 +15,7 @@ from lstmlab.cli.eval_transfer import main
 from lstmlab.data.errors import DataFormatError
 from lstmlab.inference.sentence_encoder import SentenceEncoder
 from lstmlab.transfer.evaluate import EvaluationSettings, cosine_similarities, evaluate_task
+from lstmlab.transfer.report import make_report, markdown
 from lstmlab.transfer.tasks import (
     TASKS,
     SentencePairs,
@@ -115,6 +116,25 @@ def test_separable_labels_give_accuracy_100_and_shuffled_labels_chance(encoder):
     shuffled = Sentences(split.texts, list(np.random.default_rng(1).permutation(split.labels)))
     chance = evaluate_task(encoder, TaskData("classification", {"all": shuffled}), QUICK)
     assert 30 <= chance.metrics["accuracy"] <= 70
+
+
+def test_a_c_on_the_grids_edge_is_counted_and_noted_in_the_report(encoder):
+    """Separable sentences score 100 with every C, so the tie goes to the smallest: the grid's lowest edge in each
+    outer fold, which the report must say (the best C may lie below the grid); a similarity task chooses none."""
+    split = polar_sentences(60)
+    results = {"mr": evaluate_task(encoder, TaskData("classification", {"all": split}), QUICK),
+               "trec": evaluate_task(encoder, TaskData("classification", {"train": split, "test": split}), QUICK),
+               "stsb": evaluate_task(encoder, TaskData("similarity", {"test": SentencePairs(
+                   split.texts, split.texts[::-1], [float(i % 5) for i in range(120)])}), QUICK)}
+    assert results["mr"].c_at_grid_edge == {"lowest": 3, "highest": 0}
+    assert not any(results["stsb"].c_at_grid_edge.values())
+    notes = [line for line in markdown(make_report("m", {}, DIM, QUICK, results, 1.0)).splitlines()
+             if "grid's edge" in line]
+    lowest = f"{min(QUICK.c_grid):g}"
+    assert notes == [f"- MR: C at the grid's edge in 3 of 3 folds (3 at its lowest, {lowest}): the best C may lie "
+                     "beyond the grid",
+                     f"- TREC: C at the grid's edge in 1 of 1 choices (1 at its lowest, {lowest}): the best C may lie "
+                     "beyond the grid"]
 
 
 @pytest.mark.parametrize("splits", [("train", "dev", "test"), ("train", "test")])

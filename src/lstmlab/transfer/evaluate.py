@@ -61,6 +61,7 @@ class TaskResult:
     unconverged_fits: int  # classifier fits that stopped at MAX_ITER
     seconds: float
     skipped: list[SkippedLine] = field(default_factory=list)
+    c_at_grid_edge: dict[str, int] = field(default_factory=dict)  # chosen C on the grid's lowest / highest value
 
 
 def _split_texts(split: Sentences | SentencePairs) -> list[str]:
@@ -120,6 +121,12 @@ def _best(grid: tuple[float, ...], score: Callable[[float], float]) -> float:
     return grid[int(np.argmax(scores))]
 
 
+def grid_edge_counts(chosen: list[float], grid: tuple[float, ...]) -> dict[str, int]:
+    """How many chosen C sit on the grid's lowest and on its highest value: there the best C may lie beyond the
+    grid, and the score would rise with a wider one."""
+    return {"lowest": chosen.count(min(grid)), "highest": chosen.count(max(grid))}
+
+
 def choose_c_by_cv(x: np.ndarray, y: np.ndarray, settings: EvaluationSettings, classifiers: _Classifiers) -> float:
     folds = list(StratifiedKFold(settings.inner_folds, shuffle=True, random_state=settings.seed).split(x, y))
 
@@ -173,4 +180,9 @@ def evaluate_task(encoder: Encoder, task: TaskData, settings: EvaluationSettings
     if classifiers.unconverged:
         log.warning("%d classifier fits stopped at %d iterations before converging", classifiers.unconverged,
                     MAX_ITER)
-    return TaskResult(metrics, sizes, chosen, classifiers.unconverged, time.perf_counter() - start, task.skipped)
+    edges = grid_edge_counts(chosen, settings.c_grid)
+    if any(edges.values()):
+        log.warning("C at the grid's edge in %d of %d choices (%d lowest, %d highest)", sum(edges.values()),
+                    len(chosen), edges["lowest"], edges["highest"])
+    return TaskResult(metrics, sizes, chosen, classifiers.unconverged, time.perf_counter() - start, task.skipped,
+                      edges)

@@ -66,6 +66,18 @@ def _sizes(sizes: dict[str, int]) -> str:
     return " / ".join(f"{count:,} {split}" for split, count in sizes.items())
 
 
+def grid_edge_note(task: dict, grid: list[float]) -> str | None:
+    """"C at the grid's edge in k of n folds", or None when every chosen C lies inside the grid."""
+    edges = task["c_at_grid_edge"]
+    if not any(edges.values()):
+        return None
+    sides = [f"{count} at its {side}, {min(grid) if side == 'lowest' else max(grid):g}"
+             for side, count in edges.items() if count]
+    return (f"{task['title']}: C at the grid's edge in {sum(edges.values())} of {len(task['chosen_c'])} "
+            f"{'folds' if 'all' in task['sizes'] else 'choices'} ({'; '.join(sides)}): the best C may lie beyond "
+            "the grid")
+
+
 def markdown(report: dict) -> str:
     headings, cells = _columns(report)
     settings = report["settings"]
@@ -90,6 +102,9 @@ def markdown(report: dict) -> str:
         chosen = ", ".join(f"{c:g}" for c in task["chosen_c"]) or "-"
         lines.append(f"| {task['title']} | {_cell(task['metrics'])} | {_sizes(task['sizes'])} | {chosen} "
                      f"| {len(task['skipped'])} | {task['seconds']:.1f} |")
+    notes = [grid_edge_note(report["tasks"][name], settings["c_grid"]) for name in TASKS if name in report["tasks"]]
+    if any(notes):
+        lines += ["", *(f"- {note}" for note in notes if note)]
     skipped = [line for task in report["tasks"].values() for line in task["skipped"]]
     if skipped:
         lines += ["", "Lines skipped: " + "; ".join(f"{s['path']}:{s['line']} ({s['reason']})" for s in skipped)]
