@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datasets
 
-from lstmlab.data.arrow_cache import cached_parse
+from lstmlab.data.arrow_cache import cached_parse, code_fingerprint
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.nli_readers import READERS, TOKENIZERS, pair_example
 from lstmlab.data.text_files import resolve_data_file
@@ -38,14 +38,15 @@ def _from_hub(name: str, config: str | None, split: str, fields: dict[str, str],
             return label
         return names[label] if label >= 0 else ""
 
-    def convert(batch: dict, indices: list[int]) -> dict:
+    def convert(batch: dict, indices: list[int], code_key: str) -> dict:
+        """`code_key` is unused here but keys the map's cache: `datasets` hashes the tokenizer by name only."""
         columns = (batch[fields["premise"]], batch[fields["hypothesis"]], batch[fields["label"]])
         rows = [pair_example(where, row + 1, premise, hypothesis, label_name(label), split_words)
                 for row, premise, hypothesis, label in zip(indices, *columns, strict=True)]
         return {key: [example[key] for example in rows] for key in FEATURES}
 
     return dataset.map(convert, batched=True, with_indices=True, remove_columns=dataset.column_names,
-                       features=FEATURES)
+                       features=FEATURES, fn_kwargs={"code_key": code_fingerprint(convert)})
 
 
 def load_nli_split(
