@@ -10,7 +10,7 @@ CPU_INDEX := https://download.pytorch.org/whl/cpu
 RUN_ENV := MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 ARGS ?=
 
-.PHONY: help install install-cpu train train-bilm train-nli train-full test test-install test-full lint long-memory bench bench-kernels bench-data bench-nli bench-bilm embed clean
+.PHONY: help install install-cpu train train-bilm train-nli train-full test test-install test-full test-docs lint long-memory bench bench-kernels bench-data bench-nli bench-bilm embed clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ test-install: ## the built wheel installed from scratch into a fresh virtualenv 
 
 test-full: ## every test, including the slow ones
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q -m ""
+
+test-docs: ## every command and Python block of README.md and docs/*.md, run as written in a fresh clone (CI runs it)
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q -m "" tests/test_docs_commands.py
 
 lint: ## ruff
 	$(PY) -m ruff check src tests bench scripts
