@@ -44,8 +44,10 @@ def test_word2vec_header_gzip_spaces_and_max_words(tmp_path):
 def test_vectors_bad_lines(tmp_path):
     path = tmp_path / "bad.txt"
     path.write_text("a 1 2 3\nb 1 2\n")
-    with pytest.raises(DataFormatError, match=r"bad.txt:2: expected a word and 3 numbers, found 3 fields"):
+    with pytest.raises(DataFormatError) as error:
         load_word_vectors(path)
+    assert str(error.value) == f"{path}:2: expected 3 numbers after the word (the dimension of most of the first 2 " \
+                               "lines), got 2"
     path.write_text("a 1 2\nb 1 x\n")
     with pytest.raises(DataFormatError, match=r"bad.txt:2: vector of 'b' has a field that is not a number"):
         load_word_vectors(path)
@@ -62,10 +64,40 @@ def test_words_with_spaces_but_a_too_long_row_is_an_error(tmp_path):
     for wanted in (None, {"the"}):  # every line is checked, also those not parsed into floats
         with pytest.raises(DataFormatError) as error:
             load_word_vectors(path, wanted=wanted)
-        assert str(error.value) == f"{path}:2: expected a word and 2 numbers, found 3 numbers"
+        assert str(error.value) == f"{path}:2: expected 2 numbers after the word (the dimension of most of the " \
+                                   "first 2 lines), got 3"
     path.write_text("the 1 2\nnew 5 york 1 2\n")
-    with pytest.raises(DataFormatError, match=r":2: expected a word and 2 numbers, found 3 numbers$"):
+    with pytest.raises(DataFormatError, match=r":2: expected 2 numbers after the word \(.*\), got 3$"):
         load_word_vectors(path)
+
+
+def test_a_first_word_with_spaces_does_not_set_the_dimension(tmp_path):
+    """GloVe 840B and fastText files have words with spaces; one on the first line used to make every other line
+    "short" (dimension 3 below, from the spaces of `. . . 0.1 0.2`)."""
+    path = tmp_path / "glove840b_head.txt"
+    path.write_text(". . . 0.1 0.2 \nthe 1 2 \ncat 3 4 \n")
+    vectors = load_word_vectors(path)
+    assert vectors.words == [". . .", "the", "cat"]
+    assert vectors.vectors.ravel().tolist() == pytest.approx([0.1, 0.2, 1, 2, 3, 4])
+    path.write_text("new york 1 2\n")  # alone: the numbers that end it are its vector
+    assert load_word_vectors(path).words == ["new york"]
+
+
+def test_a_row_of_another_dimension_names_its_line_and_the_dimension_source(tmp_path):
+    path = tmp_path / "short.txt"
+    path.write_text("the 1 2 3\ncat 1 2 3\ndog 1 2\nend 1 2 3\n")
+    with pytest.raises(DataFormatError) as error:
+        load_word_vectors(path, wanted={"the"})
+    assert str(error.value) == f"{path}:3: expected 3 numbers after the word (the dimension of most of the first 4 " \
+                               "lines), got 2"
+    path.write_text("the 1 2 3 4\ncat 1 2 3\ndog 1 2 3\n")  # the first line is the odd one, and is named
+    with pytest.raises(DataFormatError, match=r"short.txt:1: expected 3 numbers after the word .*, got 4$"):
+        load_word_vectors(path)
+    path.write_text("2 3\nthe 1 2 3\ncat 1 2\n")
+    with pytest.raises(DataFormatError) as error:
+        load_word_vectors(path)
+    assert str(error.value) == f"{path}:3: expected 3 numbers after the word (the dimension in the header on line " \
+                               "1), got 2"
 
 
 def test_file_sharing_no_word_with_the_vocabulary_is_a_clear_error(tmp_path):

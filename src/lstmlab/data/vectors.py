@@ -6,8 +6,10 @@ file loads in seconds and a 2M-word one costs its float32 array, not a Python ob
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Collection, Container
+from collections import Counter
+from collections.abc import Collection, Container, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from lstmlab.data.vocab import PAD, UNK, Vocab
 log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 16  # lines parsed per numpy call
+_DIMENSION_SAMPLE = 100  # first lines whose vector widths decide the dimension of a file without a header
 
 
 @dataclass
@@ -58,18 +61,36 @@ def _is_number(field: str) -> bool:
     return True
 
 
-def _split_line(path: Path, number: int, line: str, dim: int) -> tuple[str, str]:
+def _numbers_after_word(fields: list[str]) -> int:
+    return sum(_is_number(f) for f in fields[1:])
+
+
+def _vector_width(line: str) -> int:
+    """How many fields at the end of a line are numbers; the first field is the word even when it is one (`1`)."""
+    fields = line.split(" ")
+    numbers = itertools.takewhile(_is_number, reversed(fields[1:]))
+    return sum(1 for _ in numbers)
+
+
+def _dimension(path: Path, sample: list[tuple[int, str]]) -> int:
+    """The most common vector width of the first lines: a word with spaces (`. . .` in GloVe 840B) may open the
+    file, but it is rare, so it cannot outvote the others."""
+    dim = Counter(_vector_width(line) for _, line in sample).most_common(1)[0][0]
+    if dim < 1:
+        raise DataFormatError(path, sample[0][0], "expected a word followed by its vector components")
+    return dim
+
+
+def _split_line(path: Path, number: int, line: str, dim: int, dim_source: str) -> tuple[str, str]:
     """(word, vector text) of one line: the last `dim` fields are the vector, the rest (spaces and all) the word."""
     spaces = line.count(" ")
     if spaces == dim:  # the usual line: no space in the word, split without building a field per number
         cut = line.index(" ")
         return line[:cut], line[cut + 1 :]
-    if spaces < dim:
-        raise DataFormatError(path, number, f"expected a word and {dim} numbers, found {spaces + 1} fields")
     fields = line.split(" ")
-    if any(_is_number(f) for f in fields[1:-dim]):
-        found = sum(_is_number(f) for f in fields[1:])
-        raise DataFormatError(path, number, f"expected a word and {dim} numbers, found {found} numbers")
+    if spaces < dim or any(_is_number(f) for f in fields[1:-dim]):
+        raise DataFormatError(path, number, f"expected {dim} numbers after the word ({dim_source}), got "
+                                            f"{_numbers_after_word(fields)}")
     return " ".join(fields[:-dim]), " ".join(fields[-dim:])
 
 
@@ -89,27 +110,44 @@ def _parse(path: Path, pending: list[tuple[int, str, str]], dim: int) -> np.ndar
     return np.stack(rows)
 
 
+def _content_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, line) of the lines that hold something, trailing spaces dropped (GloVe ends lines with one)."""
+    for number, line in read_lines(path):
+        line = line.rstrip(" ")
+        if line and not line.isspace():
+            yield number, line
+
+
 def load_word_vectors(
     path: str | Path, wanted: Container[str] | None = None, max_words: int | None = None
 ) -> WordVectors:
     """Load the vectors of `wanted` words (all when None), from at most the first `max_words` lines.
 
-    The first occurrence of a word wins. A word2vec/fastText header line ("count dim") is skipped; otherwise
-    the first line sets the dimension. Words may contain spaces (GloVe 840B has `. . .` and
-    `at name@domain.com`): the last `dim` fields of a line are the vector and the rest is the word. A line
+    The first occurrence of a word wins. A word2vec/fastText header line ("count dim") sets the dimension;
+    otherwise the most common count of numbers that end the first 100 lines does. Words may contain spaces
+    (GloVe 840B has `. . .` and `at name@domain.com`): the last `dim` fields of a line are the vector and the
+    rest is the word. A line
     with more fields than that is a word with spaces only if none of the fields after its first parses as a
     number; otherwise it is a row of the wrong dimension and an error, so a too-long row never becomes part
-    of a word. Every line is checked this way, but only the `wanted` ones are parsed into floats.
+    of a word. Every line is checked this way, but only the `wanted` ones are parsed into floats: a row of
+    another dimension is an error naming its line, the numbers expected and the numbers found.
     """
     path = resolve_data_file(path)
     words: list[str] = []
     seen: set[str] = set()
     duplicates = 0
-    dim: int | None = None
     # one growing array (resized in place) rather than chunks to concatenate, so the peak is ~1.5x, not 2x
     vectors = np.empty((0, 0), dtype=np.float32)
     pending: list[tuple[int, str, str]] = []
     read = 0
+    lines = _content_lines(path)
+    sample = list(itertools.islice(lines, _DIMENSION_SAMPLE))
+    if not sample:
+        raise DataFormatError(path, None, "no vectors found (the file is empty)")
+    if sample[0][0] == 1 and _is_word2vec_header(sample[0][1]):
+        dim, dim_source = int(sample.pop(0)[1].split()[1]), "the dimension in the header on line 1"
+    else:
+        dim, dim_source = _dimension(path, sample), f"the dimension of most of the first {len(sample)} lines"
 
     def flush() -> None:
         nonlocal vectors
@@ -120,21 +158,11 @@ def load_word_vectors(
         vectors[start : len(words)] = parsed
         pending.clear()
 
-    for number, line in read_lines(path):
-        if number == 1 and _is_word2vec_header(line):
-            dim = int(line.split()[1])
-            continue
-        line = line.rstrip(" ")
-        if not line or line.isspace():
-            continue
+    for number, line in itertools.chain(sample, lines):
         if max_words is not None and read >= max_words:
             break
         read += 1
-        if dim is None:
-            dim = line.count(" ")
-            if dim < 1:
-                raise DataFormatError(path, number, "expected a word followed by its vector components")
-        word, text = _split_line(path, number, line, dim)
+        word, text = _split_line(path, number, line, dim, dim_source)
         if wanted is not None and word not in wanted:
             continue
         if word in seen:
@@ -145,8 +173,6 @@ def load_word_vectors(
         pending.append((number, word, text))
         if len(pending) == _CHUNK:
             flush()
-    if dim is None:
-        raise DataFormatError(path, None, "no vectors found (the file is empty)")
     if pending:
         flush()
     vectors.resize((len(words), dim), refcheck=False)
