@@ -19,7 +19,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState
 
 from lstmlab.sweeps.search_space import as_override, parse_search_space
-from lstmlab.sweeps.study_folder import INTERRUPTED, StudyFolder, StudyMismatchError, open_storage, trial_id
+from lstmlab.sweeps.study_folder import HEARTBEAT, INTERRUPTED, StudyFolder, StudyMismatchError, open_storage, trial_id
 from lstmlab.utils.torch_threads import available_cores
 
 SEARCH = "model.optimizer.lr=tag(log,interval(0.003,0.03))"
@@ -85,6 +85,39 @@ def test_a_trial_whose_sweep_process_died_is_failed_marked_and_retried(tmp_path)
     states = [t.state for t in again.study.get_trials()]
     assert states == [TrialState.COMPLETE, TrialState.FAIL, TrialState.RUNNING]
     assert again.recover_interrupted() == []  # the retry runs in this (living) process
+
+
+def test_a_trial_left_running_on_another_machine_is_retried_once_its_heartbeat_is_stale(tmp_path):
+    """A sweep started again on another machine (another login node, the folder shared) cannot ask after a process
+    id: the trial's heartbeat tells. Silent for an hour: lost; renewed a moment ago: running there, left alone."""
+    folder = StudyFolder(tmp_path, "s", None, "max")
+    space = {"lr": FloatDistribution(0.001, 0.1, log=True)}
+    silent, alive = folder.ask(space), folder.ask(space)
+    for trial, heartbeat in ((silent, time.time() - 3600), (alive, time.time())):
+        (tmp_path / str(trial.number)).mkdir()
+        trial.set_user_attr("sweeper_host", "node-b")
+        trial.set_user_attr("sweeper_pid", 4242)
+        trial.set_user_attr(HEARTBEAT, heartbeat)
+
+    again = StudyFolder(tmp_path, "s", None, "max")
+    assert again.recover_interrupted() == [silent.number]
+    assert (tmp_path / str(silent.number) / INTERRUPTED).read_text() == (
+        "interrupted (its sweep process 4242 on node-b has been silent for 60 min); retried when the same command "
+        "runs again\n")
+    states = [t.state for t in again.study.get_trials()]
+    assert states == [TrialState.FAIL, TrialState.RUNNING, TrialState.WAITING]  # the lost one's retry is queued
+    assert again.counted() == 1  # the live trial on node-b uses up its part of the budget
+    assert not (tmp_path / str(alive.number) / INTERRUPTED).exists()
+
+
+def test_a_sweep_renews_the_heartbeat_of_the_trials_it_runs(tmp_path):
+    folder = StudyFolder(tmp_path, "s", None, "max", heartbeat_s=0.05)
+    trial = folder.ask({"lr": FloatDistribution(0.001, 0.1, log=True)})
+    asked = trial.study.get_trials()[0].user_attrs[HEARTBEAT]
+    with folder.heartbeat([trial]):
+        time.sleep(0.5)  # the launcher waits for the trial's job
+    reader = optuna.load_study(study_name="s", storage=open_storage(str(tmp_path / "optuna.journal")))
+    assert asked < reader.trials[0].user_attrs[HEARTBEAT] <= time.time()  # as another machine reads it
 
 
 def test_a_clearly_worse_trial_is_pruned_at_its_first_validation(tiny_ewt, tiny_vectors, tmp_path):
@@ -156,6 +189,12 @@ def test_an_optuna_sweep_stores_its_study_in_the_sweep_folder_and_continues_it(t
     assert "it holds 2 finished; 1 of 3 trials to go" in again.stdout + again.stderr
     study = optuna.load_study(study_name="optuna", storage=open_storage(str(sweep_dir / "optuna.journal")))
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
+    best = study.best_trial  # the closing lines, as a grid's (tests/test_sweep_report.py)
+    assert again.stdout.rstrip().splitlines()[-4:] == [
+        f"Sweep folder:    {sweep_dir}", "Jobs:            3: 3 finished",
+        f"Best job:        {best.number}, val/acc={best.value:.4f} "
+        f"(model.optimizer.lr={best.params['model.optimizer.lr']:.4g}): {sweep_dir / str(best.number)}",
+        f"Report:          lstmlab-sweep-report {sweep_dir}"]
     assert fingerprint(sweep_dir / "0") == before
 
 

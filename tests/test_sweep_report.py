@@ -6,13 +6,16 @@ from __future__ import annotations
 import csv
 import json
 import struct
+import subprocess
 from pathlib import Path
 
 import pytest
 from conftest import TINY_MODEL, only_sweep, tiny_data_overrides, train_command
+from matplotlib.figure import Figure
 
+from lstmlab.callbacks.metrics_plot import draw_metrics, read_epoch_metrics, run_title, titled_panels
 from lstmlab.cli.sweep_report import main as sweep_report
-from lstmlab.sweeps.report_figure import best_so_far
+from lstmlab.sweeps.report_figure import best_so_far, draw_report, report_panels
 from lstmlab.sweeps.sweep_folder import read_sweep
 from lstmlab.utils.torch_threads import available_cores
 
@@ -21,12 +24,18 @@ GRID = ["cell=lstm,gru", "model.net.peephole=false,true"]
 
 
 @pytest.fixture(scope="module")
-def grid_sweep(tiny_ewt, tiny_vectors, tmp_path_factory) -> Path:
+def grid_run(tiny_ewt, tiny_vectors, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """(the sweep folder, the finished `lstmlab-train -m` command)."""
     cwd = tmp_path_factory.mktemp("grid")
     result = train_command(*TINY_MODEL, *tiny_data_overrides(tiny_ewt, tiny_vectors), "trainer.max_epochs=2",
                            "trainer.limit_train_batches=2", *GRID, cwd=cwd, multirun=True)
     assert "impossible with cell='gru'" in result.stderr, result.stderr[-3000:]
-    return only_sweep(cwd)
+    return only_sweep(cwd), result
+
+
+@pytest.fixture(scope="module")
+def grid_sweep(grid_run) -> Path:
+    return grid_run[0]
 
 
 def csv_rows(path: Path) -> list[dict[str, str]]:
@@ -87,6 +96,54 @@ def test_x_draws_a_metric_against_one_swept_key(grid_sweep, capsys):
     assert png_size(grid_sweep / "sweep_cell.png")[0] > 0
 
 
+def test_a_grid_multirun_ends_naming_its_folder_jobs_best_job_and_the_report(grid_run):
+    folder, result = grid_run
+    sweep = read_sweep(folder)
+    best = max(sweep.finished(), key=lambda job: job.metrics["val/acc"])
+    assert result.stdout.rstrip().splitlines()[-4:] == [
+        f"Sweep folder:    {folder}",
+        "Jobs:            4: 3 finished, 1 failed",
+        f"Best job:        {best.number}, val/acc={best.metrics['val/acc']:.4f} (cell={best.overrides['cell']} "
+        f"model.net.peephole={best.overrides['model.net.peephole']}): {folder / str(best.number)}",
+        f"Report:          lstmlab-sweep-report {folder}"]  # printed after the failed job's error, at exit
+
+
+def drawn(axis) -> dict[str, list[tuple[float, float]]]:
+    """{legend label: the (x, y) points of its markers} of a scatter panel."""
+    return {collection.get_label(): [tuple(point) for point in collection.get_offsets()]
+            for collection in axis.collections}
+
+
+def test_sweep_png_puts_categories_on_categorical_axes_and_marks_every_job_by_status(grid_sweep):
+    sweep = read_sweep(grid_sweep)
+    axes = Figure().subplots(1, 2)
+    draw_report(list(axes), sweep, report_panels(sweep))
+    cell, peephole = axes
+    assert [label.get_text() for label in cell.get_xticklabels()] == ["gru", "lstm"]
+    assert [label.get_text() for label in peephole.get_xticklabels()] == ["False", "True"]
+    points = drawn(cell)
+    assert sorted(points) == ["failed (no value)", "finished"]
+    values = {job.number: job.metrics["val/acc"] for job in sweep.finished()}
+    assert sorted(points["finished"]) == sorted([(1.0, values[0]), (1.0, values[1]), (0.0, values[2])])
+    assert [x for x, _ in points["failed (no value)"]] == [0.0]  # job 3, gru: shown, below the values
+    assert [text.get_text() for text in cell.get_legend().get_texts()] == ["finished", "failed (no value)"]
+
+
+def test_a_jobs_metrics_png_is_titled_by_its_run_with_whole_epochs_and_no_flat_lr_panel(grid_sweep):
+    job = grid_sweep / "0"
+    assert png_size(job / "plots" / "metrics.png") == (1500, 400)  # acc, loss, tokens/s: no panel for lr
+    series = read_epoch_metrics(next((job / "csv").rglob("metrics.csv")))
+    assert [value for _, value in series["train/lr"]] == pytest.approx([0.002, 0.002])  # never changed
+    title, grouped = titled_panels(series, run_title(job, "pos_quick"))
+    assert title == f"pos_quick {grid_sweep.name}/0; lr 0.002 throughout" and "lr" not in grouped
+    axes = Figure().subplots(1, len(grouped))
+    draw_metrics(list(axes), series, grouped)
+    for axis in axes:
+        low, high = axis.get_xlim()
+        ticks = [tick for tick in axis.get_xticks() if low <= tick <= high]
+        assert ticks and all(tick == int(tick) for tick in ticks), (axis.get_ylabel(), ticks)
+
+
 def write_job(sweep: Path, number: int, overrides: list[str], *, metrics: dict | None = None,
               marker: tuple[str, str] | None = None, monitor: str = "val/loss", mode: str = "min") -> None:
     """A job folder as Hydra and the Optuna sweeper leave it: .hydra files, then metrics.json or a marker file."""
@@ -110,7 +167,8 @@ def optuna_sweep(tmp_path) -> Path:
         "n_trials": 8, "search_space": {"model.optimizer.lr": "float in [0.0001, 0.03], log",
                                         "model.net.hidden_size": "one of 16, 32"}}))
     (tmp_path / "optuna.journal").write_text("")
-    trials = [("0.001", "16", {"val/loss": 0.5, "test/acc": 0.8, "epochs": 4, "runtime_s": 12.5}, None),
+    trials = [("0.0012345678901234567", "16", {"val/loss": 0.5, "test/acc": 0.8, "epochs": 4, "runtime_s": 123.4},
+               None),
               ("0.01", "32", None, ("PRUNED", "pruned at epoch 3: val/loss=0.9000\n")),
               ("0.0003", "32", {"val/loss": 0.3, "test/acc": 0.9, "epochs": 6, "runtime_s": 20.0}, None),
               ("0.02", "16", None, ("INTERRUPTED", "interrupted (the sweep was killed); retried as trial 5\n")),
@@ -140,6 +198,29 @@ def test_optuna_report_ranks_by_the_study_direction_and_tells_every_end(optuna_s
     assert "Optuna study pos_search (optuna.journal): minimize val/loss, 8 trials asked for" in printed
     assert "best: job 2, val/loss=0.3000 (model.optimizer.lr=0.0003 model.net.hidden_size=32)" in printed
     assert png_size(optuna_sweep / "sweep.png") == (1500, 380)  # the history and one panel per parameter
+
+
+def test_the_printed_table_rounds_its_numbers_and_the_csv_keeps_every_digit(optuna_sweep, capsys):
+    assert sweep_report([str(optuna_sweep)]) == 0
+    printed = capsys.readouterr().out
+    assert "| 0 | 0.001235 | 16 | 0.5000 | 0.8000 | 4 | 123 | finished | - |" in printed  # 4 significant digits
+    assert "| 5 | 0.02 | 16 | 0.4000 | 0.8500 | 5 | 15.0 | finished | - |" in printed
+    assert printed.strip() in (optuna_sweep / "sweep.md").read_text()
+    first = next(row for row in csv_rows(optuna_sweep / "sweep.csv") if row["job"] == "0")
+    assert (first["model.optimizer.lr"], first["runtime_s"]) == ("0.0012345678901234567", "123.4")
+
+
+def test_sweep_png_draws_numbers_on_numeric_axes_and_every_trial_in_the_history(optuna_sweep):
+    sweep = read_sweep(optuna_sweep)
+    axes = Figure().subplots(1, 3)
+    draw_report(list(axes), sweep, report_panels(sweep))
+    history, learning_rate, hidden_size = axes
+    assert learning_rate.get_xscale() == "log" and hidden_size.get_xscale() == "linear"  # 0.0001-0.02: 200x
+    assert sorted(x for x, _ in drawn(hidden_size)["finished"]) == [16.0, 16.0, 32.0]
+    points = drawn(history)
+    assert {label: sorted(x for x, _ in xy) for label, xy in points.items()} == {
+        "finished": [0.0, 2.0, 5.0], "pruned (no value)": [1.0], "failed (no value)": [4.0],
+        "interrupted (no value)": [3.0], "running or interrupted (no value)": [6.0]}
 
 
 def test_the_history_keeps_the_best_value_so_far(optuna_sweep):

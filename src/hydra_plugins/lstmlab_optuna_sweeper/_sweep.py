@@ -59,7 +59,8 @@ def run_study(sweeper: Any, arguments: list[str], *, study_name: str, storage: s
                   f"hydra.sweep.subdir={trial.number}"] for trial in trials]
         try:
             sweeper.validate_batch_is_legal(batch)
-            results = sweeper.launcher.launch(batch, initial_job_idx=trials[0].number)
+            with folder.heartbeat(trials):
+                results = sweeper.launcher.launch(batch, initial_job_idx=trials[0].number)
         except (KeyboardInterrupt, SystemExit):
             for trial in trials:
                 folder.interrupt(trial, "the sweep was stopped")
@@ -71,7 +72,7 @@ def run_study(sweeper: Any, arguments: list[str], *, study_name: str, storage: s
         for trial, result in zip(trials, results, strict=True):
             _tell(folder, trial, result)
         returns.append(results)
-    _log_best(folder, sweep_dir)
+    _require_a_finished_trial(folder, sweep_dir)
     return returns
 
 
@@ -99,7 +100,7 @@ def _tell(folder: StudyFolder, trial: Trial, result: JobReturn) -> None:
                                         f"the optimized metric?"))
         return
     folder.study.tell(trial, float(value))
-    log.info("trial %d finished: %s", trial.number, value)
+    log.info("trial %d finished: %.4f", trial.number, value)
 
 
 def _fail(folder: StudyFolder, trial: Trial, error: BaseException) -> None:
@@ -140,11 +141,9 @@ def _log_start(folder: StudyFolder, continuing: bool, lost: list[int], n_trials:
                  ", ".join(space))
 
 
-def _log_best(folder: StudyFolder, sweep_dir: Path) -> None:
-    complete = folder.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if not complete:
+def _require_a_finished_trial(folder: StudyFolder, sweep_dir: Path) -> None:
+    """A study without a finished trial ends the command with an error; the closing lines (folder, jobs, best, the
+    report command) are printed by `lstmlab.sweeps.sweep_end.SweepEnd`, the same for a grid."""
+    if not folder.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         raise RuntimeError(f"Optuna study {folder.study.study_name!r}: no trial finished; see the FAILED and PRUNED "
                            f"files in {sweep_dir}/<trial>/")
-    best = folder.study.best_trial
-    log.info("best trial %d: %s with %s (%s); every trial: lstmlab-sweep-report %s", best.number, best.value,
-             " ".join(f"{key}={value}" for key, value in best.params.items()), sweep_dir / str(best.number), sweep_dir)

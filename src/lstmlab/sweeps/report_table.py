@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import math
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from lstmlab.sweeps.sweep_folder import STATUSES, Sweep, SweepJob
 from lstmlab.utils.atomic_file import atomic_file
 
 Cell = str | float | int | None  # None: nothing to show (a job that did not finish has no metrics)
-FORMATS = {"job": "{:d}", "epochs": "{:.0f}", "runtime_s": "{:.1f}"}  # other numbers: 4 decimals
+FORMATS = {"job": "{:d}", "epochs": "{:.0f}"}  # runtime_s: see `seconds`; other numbers (metrics): 4 decimals
 TEXT_COLUMNS = ("status", "note")
 
 
@@ -49,12 +48,41 @@ def report_table(sweep: Sweep) -> ReportTable:
     return ReportTable(columns, rows)
 
 
+def parameter(value: str) -> str:
+    """An override value as a reader wants it: a float to 4 significant digits (Optuna draws values such as
+    0.0012345678901234567), anything else as given."""
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return value if not math.isfinite(number) or value.lstrip("+-").isdigit() else f"{number:.4g}"
+
+
+def seconds(value: float) -> str:
+    """A wall time in seconds: one decimal below 100 s, whole seconds above."""
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
 def shown(column: str, value: Cell) -> str:
+    """A cell of the printed table (sweep.md and the console); sweep.csv keeps the full value."""
     if value is None or value == "":
         return "-"
     if isinstance(value, str):
-        return value.replace("|", "\\|")
+        return (value if column in TEXT_COLUMNS else parameter(value)).replace("|", "\\|")
+    if column == "runtime_s":
+        return seconds(value)
     return FORMATS.get(column, "{:.4f}").format(value)
+
+
+def best_job(sweep: Sweep) -> SweepJob | None:
+    return ranked(sweep)[0] if sweep.finished() else None
+
+
+def described(sweep: Sweep, job: SweepJob) -> str:
+    """`2, val/acc=0.1696 (cell=gru model.net.peephole=False)`: a finished job's number, monitored value and swept
+    values, rounded as in the table."""
+    given = " ".join(f"{key}={parameter(job.overrides[key])}" for key in sweep.swept_keys() if key in job.overrides)
+    return f"{job.number}, {sweep.monitor}={job.metrics[sweep.monitor]:.4f}" + (f" ({given})" if given else "")
 
 
 def markdown(table: ReportTable) -> str:
@@ -76,17 +104,14 @@ def write_csv(table: ReportTable, path: Path) -> None:
 
 def headline(sweep: Sweep) -> list[str]:
     """What the sweep was and how it went, in a few lines above the table."""
-    counts = Counter(job.status for job in sweep.jobs)
-    ended = ", ".join(f"{counts[status]} {status}" for status in STATUSES if counts[status])
-    lines = [f"{len(sweep.jobs)} jobs: {ended}; ranked by {sweep.monitor} ({sweep.mode}, each job's best epoch)"]
+    lines = [f"{len(sweep.jobs)} jobs: {sweep.ended()}; ranked by {sweep.monitor} ({sweep.mode}, each job's best "
+             "epoch)"]
     if sweep.study:
         study = sweep.study
         lines.append(f"Optuna study {study.get('study_name', '?')} ({study.get('storage', '?')}): "
                      f"{study['direction']} {study['metric']}, {study.get('n_trials', '?')} trials asked for")
         lines += [f"- {key}: {description}" for key, description in (study.get("search_space") or {}).items()]
-    best = ranked(sweep)[0] if sweep.finished() else None
+    best = best_job(sweep)
     if best is not None:
-        given = " ".join(f"{key}={best.overrides[key]}" for key in sweep.swept_keys() if key in best.overrides)
-        lines.append(f"best: job {best.number}, {sweep.monitor}={best.metrics[sweep.monitor]:.4f}"
-                     + (f" ({given})" if given else ""))
+        lines.append(f"best: job {described(sweep, best)}")
     return lines

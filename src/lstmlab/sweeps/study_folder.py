@@ -4,7 +4,11 @@ The folder holds the study's storage (`optuna.journal`, Optuna's journal file: s
 shared file system, so SLURM jobs can join) and `study.json`, what the study searches under which fixed overrides.
 Started again, the same command finds both and continues: finished trials stay as they are, a trial whose sweep
 process died (kill -9, a node lost) or was stopped (Ctrl-C) is recorded as failed, marked INTERRUPTED in its folder
-and retried with the same parameters. Each trial's folder is named by its trial number and tells its end by a file:
+and retried with the same parameters. A sweep process may have run on another machine (a login node of a cluster,
+the folder shared): a running trial records its sweep's host and process id, and a heartbeat, the time, which its
+sweep renews every minute while the trial runs. A trial is lost when its process is gone from this machine, or when
+its heartbeat is over ten minutes old, on whichever machine it ran (so the machines' clocks must agree within
+minutes, as NTP keeps them). Each trial's folder is named by its trial number and tells its end by a file:
 metrics.json (finished), FAILED, PRUNED or INTERRUPTED.
 """
 
@@ -14,7 +18,10 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +37,9 @@ STUDY_FILE = "study.json"
 JOURNAL_FILE = "optuna.journal"
 INTERRUPTED = "INTERRUPTED"
 DIRECTIONS = {"max": "maximize", "min": "minimize", "maximize": "maximize", "minimize": "minimize"}
+HEARTBEAT = "sweeper_heartbeat"  # the trial's user attribute: when its sweep process last said it was alive
+HEARTBEAT_S = 60.0  # how often a sweep process renews the heartbeat of the trials it runs
+STALE_S = 600.0  # a running trial whose heartbeat is older than this is lost, whichever machine ran it
 
 
 class StudyMismatchError(ValueError):
@@ -52,10 +62,12 @@ def trial_id(trial: Trial | FrozenTrial) -> int:
 
 class StudyFolder:
     def __init__(self, folder: Path, study_name: str, storage: str | None, direction: str,
-                 pruner: optuna.pruners.BasePruner | None = None) -> None:
+                 pruner: optuna.pruners.BasePruner | None = None, *, heartbeat_s: float = HEARTBEAT_S,
+                 stale_s: float = STALE_S) -> None:
         if direction not in DIRECTIONS:
             raise ValueError(f"hydra.sweeper.direction: {direction!r}; expected one of {', '.join(DIRECTIONS)}")
         self.folder = folder
+        self.heartbeat_s, self.stale_s = heartbeat_s, stale_s
         self.storage = storage or str(folder / JOURNAL_FILE)
         folder.mkdir(parents=True, exist_ok=True)
         self.study = optuna.create_study(study_name=study_name, storage=open_storage(self.storage), pruner=pruner,
@@ -88,18 +100,52 @@ class StudyFolder:
                    if t.state in states or (t.state == TrialState.FAIL and "interrupted" not in t.user_attrs))
 
     def recover_interrupted(self) -> list[int]:
-        """Trials left running by a sweep process of this machine that no longer exists: failed, then retried."""
-        host = socket.gethostname()
-        lost = [t for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-                if t.user_attrs.get("sweeper_host") == host and not _process_alive(t.user_attrs.get("sweeper_pid"))]
-        for trial in lost:
-            self.interrupt(trial, "its sweep process was killed")
-        return [trial.number for trial in lost]
+        """Trials left running by a sweep process that is gone (see `lost`): failed, then retried."""
+        lost = [(trial, why) for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+                if (why := self.lost(trial))]
+        for trial, why in lost:
+            self.interrupt(trial, why)
+        return [trial.number for trial, _ in lost]
+
+    def lost(self, trial: FrozenTrial) -> str:
+        """Why a running trial's sweep process is gone, or "" while it may live: on this machine its process id tells;
+        from any machine, a heartbeat older than `stale_s` (the process was killed or its machine lost)."""
+        attributes = trial.user_attrs
+        if attributes.get("sweeper_host") == socket.gethostname() and not _process_alive(attributes.get("sweeper_pid")):
+            return "its sweep process was killed"
+        heartbeat = attributes.get(HEARTBEAT)  # none: a trial of an older lstmlab, judged by its process id only
+        if heartbeat is not None and (silent := time.time() - heartbeat) > self.stale_s:
+            return (f"its sweep process {attributes.get('sweeper_pid')} on {attributes.get('sweeper_host')} has been "
+                    f"silent for {silent / 60:.0f} min")
+        return ""
+
+    @contextmanager
+    def heartbeat(self, trials: list[Trial]) -> Iterator[None]:
+        """While the block runs the trials (the launcher waits for their jobs), renew their heartbeat every
+        `heartbeat_s`, so a sweep started again, on any machine, sees they are alive."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.heartbeat_s):
+                try:
+                    for trial in trials:
+                        trial.set_user_attr(HEARTBEAT, time.time())
+                except Exception as error:  # noqa: BLE001 - a storage hiccup must not stop the beat (nor the sweep)
+                    log.warning("could not renew the heartbeat of trials %s: %s", [t.number for t in trials], error)
+
+        thread = threading.Thread(target=beat, name="optuna-trial-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def ask(self, space: dict[str, BaseDistribution]) -> Trial:
         trial = self.study.ask(space)
         trial.set_user_attr("sweeper_host", socket.gethostname())
         trial.set_user_attr("sweeper_pid", os.getpid())
+        trial.set_user_attr(HEARTBEAT, time.time())
         retry_of = trial.user_attrs.get("retry_of")
         if retry_of is not None:
             why = self.study.get_trials(deepcopy=False)[retry_of].user_attrs.get("interrupted")

@@ -11,6 +11,7 @@ everything.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,11 @@ class Sweep:
 
     def finished(self) -> list[SweepJob]:
         return [job for job in self.jobs if job.status == FINISHED and self.monitor in job.metrics]
+
+    def ended(self) -> str:
+        """How the jobs ended, e.g. `3 finished, 1 failed`."""
+        counts = Counter(job.status for job in self.jobs)
+        return ", ".join(f"{counts[status]} {status}" for status in STATUSES if counts[status])
 
 
 def parse_overrides(items: list[str]) -> dict[str, str]:
