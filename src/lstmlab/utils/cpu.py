@@ -87,9 +87,19 @@ BF16_UNSUPPORTED = (
 )
 
 
+FP16_MIXED_ON_CPU = (
+    "trainer.precision={precision} cannot train on a CPU: oneDNN's recurrent layers have no fp16 training ('f16 "
+    "training not supported') and Lightning would train in bf16-mixed instead; use trainer.precision=bf16-mixed or "
+    "32-true on a CPU, or 16-mixed on a GPU (trainer=gpu)"
+)
+
+
 def check_precision_supported(precision: str, accelerator: str) -> None:
-    """Refuse bf16 on a CPU that cannot run it, at start-up instead of in oneDNN mid-epoch."""
-    if "bf16" not in str(precision) or accelerator not in ("cpu",):
+    """Refuse at start-up what a CPU cannot train: bf16 where oneDNN has no bf16 LSTM (it would fail mid-epoch),
+    and fp16-mixed anywhere (Lightning swaps it for bf16-mixed with only a warning)."""
+    if accelerator not in ("cpu",):
         return
-    if not bf16_lstm_supported():
+    if str(precision) in ("16-mixed", "16"):
+        raise RuntimeError(FP16_MIXED_ON_CPU.format(precision=precision))
+    if "bf16" in str(precision) and not bf16_lstm_supported():
         raise RuntimeError(BF16_UNSUPPORTED.format(precision=precision, cpu=cpu_model()))
