@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import json
 import os
 import random
 import socket
@@ -97,17 +98,24 @@ def test_fused_optimizer_falls_back_where_torch_has_no_fused_kernel(caplog):
 
 def test_returned_metric_is_the_best_epochs_not_the_last(tiny_ewt, tiny_vectors, tmp_path):
     """On 300 training sentences the validation loss bottoms out and rises again within 6 epochs at this
-    learning rate: a sweeper must receive the best value (the checkpoint that is tested and exported)."""
+    learning rate: a sweeper must receive the best value (the checkpoint that is tested and exported), and every
+    other val/* of metrics.json is that checkpoint's too, not the last epoch's."""
     overrides = ["experiment=pos_quick", *TINY_MODEL, *tiny_data_overrides(tiny_ewt, tiny_vectors),
                  "trainer.max_epochs=6", "model.optimizer.lr=0.05", "model.scheduler=null", "test=false",
                  "callbacks.early_stopping=null", "monitor=val/loss", "mode=min"]
     metrics = train(compose_config("train.yaml", overrides, tmp_path))
     with (tmp_path / "csv/metrics.csv").open() as handle:
-        per_epoch = [float(row["val/loss"]) for row in csv.DictReader(handle) if row["val/loss"]]
-    assert len(per_epoch) == 6 and per_epoch[-1] > min(per_epoch)  # the setting does what the test needs
-    assert metrics["val/loss"] == pytest.approx(min(per_epoch))
-    best = torch.load(tmp_path / "checkpoints/best.ckpt", weights_only=True)
-    assert best["epoch"] == per_epoch.index(min(per_epoch))
+        per_epoch = [(float(row["val/loss"]), float(row["val/acc"])) for row in csv.DictReader(handle)
+                     if row["val/loss"]]
+    losses = [loss for loss, _ in per_epoch]
+    assert len(per_epoch) == 6 and losses[-1] > min(losses)  # the setting does what the test needs
+    best_epoch = losses.index(min(losses))
+    assert per_epoch[best_epoch][1] != per_epoch[-1][1]  # the last epoch's val/acc would be told apart
+    assert metrics["val/loss"] == pytest.approx(min(losses))
+    assert torch.load(tmp_path / "checkpoints/best.ckpt", weights_only=True)["epoch"] == best_epoch
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["val/acc"] == pytest.approx(per_epoch[best_epoch][1], abs=1e-6)
+    assert saved["val/loss"] == metrics["val/loss"]
 
 
 PREDICT_IN_PROCESS_GROUP = """

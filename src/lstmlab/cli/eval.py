@@ -20,7 +20,13 @@ from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig, OmegaConf
 
-from lstmlab.cli.hydra_app import CONFIG_PATH, apply_extras, record_failures, register_resolvers
+from lstmlab.cli.hydra_app import (
+    CONFIG_PATH,
+    apply_extras,
+    check_override_keys,
+    record_failures,
+    register_resolvers,
+)
 from lstmlab.tasks import load_task
 from lstmlab.tasks.base import Task
 from lstmlab.utils.malloc_tuning import tune_malloc
@@ -97,9 +103,15 @@ def evaluate(cfg: DictConfig) -> dict:
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="eval.yaml")
-def main(cfg: DictConfig) -> None:
+def run(cfg: DictConfig) -> None:
     tune_malloc()
     evaluate(cfg)
+
+
+def main() -> None:
+    """`lstmlab-eval`: a mistyped key on the command line is refused first, naming the keys it may have meant."""
+    check_override_keys("eval.yaml")
+    run()
 
 
 if __name__ == "__main__":

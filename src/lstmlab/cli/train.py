@@ -23,11 +23,14 @@ from omegaconf.errors import MissingMandatoryValue
 from lstmlab.callbacks.throughput import ThroughputMonitor
 from lstmlab.cli.hydra_app import (
     CONFIG_PATH,
+    ResumeError,
     apply_extras,
+    check_override_keys,
     expose_plugins,
     instantiate_group,
     record_failures,
     register_resolvers,
+    resume_dir,
 )
 from lstmlab.io.model_card import write_model_card
 from lstmlab.io.model_folder import save_model_folder
@@ -73,20 +76,19 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     # a requeued SLURM job runs its command again: it resumes from what it left in its run folder
     ckpt_path = cfg.get("ckpt_path") or requeued_checkpoint(cfg.paths.output_dir)
+    if ckpt_path:
+        check_resume(ckpt_path, model, cfg)
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
     epochs = trainer.current_epoch  # epochs trained (early stopping ends sooner than max_epochs)
 
     checkpoint = next((c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint)), None)
     best = checkpoint.best_model_path if checkpoint else ""
-    if best:  # from here on the model is the best checkpoint: it is tested and exported
+    if best:  # from here on the model is the best checkpoint: it is validated, tested and exported
         model.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
-        if checkpoint.best_model_score is not None:
+        metrics.update(best_val_metrics(trainer, model, datamodule))
+        if checkpoint.best_model_score is not None:  # the value that chose the checkpoint, as sweepers saw it
             metrics[checkpoint.monitor] = float(checkpoint.best_model_score)
-    if best and model.validate_best:
-        trainer.validate(model, datamodule=datamodule)
-        metrics.update({name: float(value) for name, value in trainer.callback_metrics.items()
-                        if name.startswith("val/")})
     if cfg.get("test", True):
         trainer.test(model, datamodule=datamodule)
         metrics.update({name: float(value) for name, value in trainer.callback_metrics.items()
@@ -110,6 +112,18 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         write_model_card(export_dir, model.payload(), metrics, run_config(cfg), training_command())
     rank_zero_info(_summary(cfg, model, best, export_dir, metrics))
     return metrics
+
+
+def best_val_metrics(trainer: L.Trainer, model: Task, datamodule: L.LightningDataModule) -> dict[str, float]:
+    """Every val/* metric of the best checkpoint. After fit, the trainer holds the last epoch's; validating the
+    best checkpoint again (one pass over the dev set) also serves a resumed run, whose best epoch may predate
+    this process. Its row is kept out of the loggers: metrics.csv already has that epoch's."""
+    loggers, trainer.loggers = trainer.loggers, []
+    try:
+        trainer.validate(model, datamodule=datamodule, verbose=False)
+    finally:
+        trainer.loggers = loggers
+    return {name: float(value) for name, value in trainer.callback_metrics.items() if name.startswith("val/")}
 
 
 def launcher_config() -> DictConfig | None:
@@ -156,6 +170,27 @@ def check_cell(cfg: DictConfig) -> None:
         raise ValueError(f"model.net.{error}") from None
 
 
+def check_resume(ckpt_path: str, model: Task, cfg: DictConfig) -> None:
+    """Refuse, before anything is trained or written, a checkpoint whose network is not the one this command
+    built (another size, or other data): Lightning would find out inside fit, with the run folder already taken."""
+    # mmap: the weights are not read, only the network's config beside them
+    trained = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True).get("lstmlab") or {}
+    if "net_config" not in trained:
+        return  # not an lstmlab checkpoint: Lightning's own error says so
+    built = json.loads(json.dumps(model.payload()["net_config"]))
+    differing = sorted(key for key in built.keys() | trained["net_config"].keys()
+                       if json.loads(json.dumps(trained["net_config"].get(key))) != built.get(key))
+    if not differing:
+        return
+    net = cfg.model.get("net") or {}
+    names = [f"model.net.{key}" if key in net else f"{key} (from the data)" for key in differing]
+    was = ", ".join(f"{name}={trained['net_config'].get(key)}" for name, key in zip(names, differing, strict=True))
+    asked = ", ".join(f"{name}={built.get(key)}" for name, key in zip(names, differing, strict=True))
+    run = resume_dir(ckpt_path, str(Path(ckpt_path).resolve().parent))
+    raise ResumeError(f"resume failed: checkpoint {ckpt_path} was trained with {was}, the command asks for {asked}; "
+                      f"nothing in {run} was changed (resume with the settings it was trained with)")
+
+
 def _summary(cfg: DictConfig, model: Task, best: str, export_dir: Path, metrics: dict[str, float]) -> str:
     output_dir = cfg.paths.output_dir
     hint = model.usage_hint(output_dir)
@@ -170,8 +205,9 @@ def _summary(cfg: DictConfig, model: Task, best: str, export_dir: Path, metrics:
         shown = sorted(name for name in metrics if name.startswith("val/") and name != cfg.get("monitor")) + shown
     if cfg.get("monitor") in metrics:
         shown.append(cfg.monitor)
-    lines += [f"{name + ':':<17}{metrics[name]:.4f}" + ("  (best epoch)" if name == cfg.get("monitor") else "")
-              for name in shown]
+    # without a checkpoint (fast_dev_run, callbacks.model_checkpoint=null) the model is the last epoch's
+    epoch = "  (best epoch)" if best else "  (last epoch: no checkpoint saved)"
+    lines += [f"{name + ':':<17}{metrics[name]:.4f}" + (epoch if name == cfg.get("monitor") else "") for name in shown]
     if "train_tokens_per_s" in metrics:
         lines.append(f"{'train speed:':<17}{metrics['train_tokens_per_s']:,.0f} tokens/s, "
                      f"{100 * metrics['padding_ratio']:.1f}% padding")
@@ -179,11 +215,17 @@ def _summary(cfg: DictConfig, model: Task, best: str, export_dir: Path, metrics:
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="train.yaml")
-def main(cfg: DictConfig) -> float | None:
+def run(cfg: DictConfig) -> float | None:
     tune_malloc()
     metrics = train(cfg)
     optimized = cfg.get("optimized_metric")
     return metrics.get(optimized) if optimized else None
+
+
+def main() -> None:
+    """`lstmlab-train`: a mistyped key on the command line is refused first, naming the keys it may have meant."""
+    check_override_keys("train.yaml")
+    run()
 
 
 if __name__ == "__main__":
