@@ -24,7 +24,7 @@ install: ## virtualenv (or the active one) + torch (TORCH=..., TORCH_INDEX=...) 
 install-cpu: ## the same with PyTorch's CPU-only build from its own index (no multi-GB CUDA download)
 	$(MAKE) install TORCH_INDEX=$(CPU_INDEX)
 
-train: ## quick start: UPOS tagger on the bundled UD English EWT (offline, 2-5 min on 2 CPU cores)
+train: ## quick start: UPOS tagger on the bundled UD English EWT (offline, 2-5 min on 2 CPU cores, the run shows its ETA; shorter: ARGS=trainer.max_epochs=3)
 	$(RUN_ENV) $(PY) -m lstmlab.cli.train experiment=pos_quick $(ARGS)
 
 train-bilm: ## biLM (ELMo-style, small preset) on the bundled inaugural addresses, 5 epochs, about 6 min on 2 cores (experiment=bilm_text)
