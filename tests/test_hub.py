@@ -167,15 +167,42 @@ def exported_copy(run: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def test_push_dry_run_lists_the_export_files_and_writes_a_missing_card(trained, tmp_path, capsys):
+def folder_state(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under `folder` (hidden ones too): its bytes and modification time."""
+    return {str(path.relative_to(folder)): (path.read_bytes(), path.stat().st_mtime_ns)
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@pytest.mark.parametrize("card", ["missing", "lstmlab's own"])
+def test_push_dry_run_lists_the_export_files_and_writes_nothing(trained, tmp_path, card):
+    """The real console script: the files it would upload on stdout, the card among them even where the push would
+    write it; the run folder byte-identical and untouched afterwards (issue 26, defect 7)."""
+    script = Path(sys.executable).parent / "lstmlab-push"
+    if not script.exists():
+        pytest.skip("lstmlab is not installed as a package (make install)")
+    run = exported_copy(trained[0], tmp_path)
+    if card == "missing":
+        (run / "model" / CARD_FILE).unlink()
+    before = folder_state(run)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    result = subprocess.run([str(script), "--model", str(run), "--repo", "org/tagger", "--dry-run"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    listed = [Path(line) for line in result.stdout.splitlines()]
+    assert {path.name for path in listed} == {"model.safetensors", "config.json", CARD_FILE}
+    assert all(path.parent == run / "model" and path.name in EXPORT_FILES for path in listed)
+    summary = result.stderr.strip().splitlines()[-1]
+    assert "dry run: 3 files would be uploaded to org/tagger" in summary and "nothing written or uploaded" in summary
+    assert ("README.md written by the push" in summary) == (card == "missing")
+    assert folder_state(run) == before
+
+
+def test_push_writes_a_missing_card_naming_the_repo(trained, tmp_path, monkeypatch):
     run = exported_copy(trained[0], tmp_path)
     (run / "model" / CARD_FILE).unlink()
-    assert push.main(["--model", str(run), "--repo", "org/tagger", "--dry-run"]) == 0
-    out, err = capsys.readouterr()
-    listed = [Path(line) for line in out.splitlines()]
-    assert {path.name for path in listed} >= {"model.safetensors", "config.json", CARD_FILE}
-    assert all(path.parent == run / "model" and path.name in EXPORT_FILES for path in listed)
-    assert "dry run" in err and "nothing uploaded" in err
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(ModelFileError, match="HF_HUB_OFFLINE"):  # the card is written before the upload is tried
+        push_to_hub(run, "org/tagger")
     card = (run / "model" / CARD_FILE).read_text()
     assert 'Tagger.load("org/tagger")' in card  # the run's metrics, from its metrics.json
     assert read_card(run / "model")["lstmlab"]["metrics"]["test/acc"] == trained[1]["test/acc"]

@@ -105,8 +105,9 @@ def download(hub_id: HubId, files: list[str]) -> str:
 
 
 def export_files(folder: Path) -> list[Path]:
-    """The files of an export folder that belong on the Hub (`EXPORT_FILES` that are there)."""
-    return [folder / name for name in EXPORT_FILES if (folder / name).is_file()]
+    """The files of an export folder that belong on the Hub: `EXPORT_FILES` that are there, and the card, which a
+    push writes where it is missing."""
+    return [folder / name for name in EXPORT_FILES if name == CARD_FILE or (folder / name).is_file()]
 
 
 def export_folder(path: str | Path) -> Path:
@@ -123,7 +124,7 @@ def push_to_hub(path: str | Path, repo_id: str, private: bool = False, revision:
                 commit_message: str | None = None, dry_run: bool = False) -> tuple[list[Path], str | None]:
     """Upload the export folder of a run (or the folder itself) to the model repo `repo_id` (created if missing),
     after checking it loads and writing its model card if it has none: (files uploaded, commit URL; None in a
-    dry run, which uploads nothing)."""
+    dry run, which writes and uploads nothing and lists the card it would write)."""
     from lstmlab.io.model_folder import load_model_file
 
     folder = export_folder(path)
@@ -131,7 +132,8 @@ def push_to_hub(path: str | Path, repo_id: str, private: bool = False, revision:
     if parse_hub_id(repo_id) is None or "@" in repo_id:
         raise ModelFileError(f"{repo_id}: not a Hugging Face Hub repo id (org/name)")
     card = read_card(folder)
-    if card is None or isinstance(card.get("lstmlab"), dict):  # none yet, or lstmlab's own: it names the repo now
+    # none yet, or lstmlab's own: it names the repo now; a dry run writes nothing, but lists the card all the same
+    if not dry_run and (card is None or isinstance(card.get("lstmlab"), dict)):
         write_model_card(folder, payload, repo_id=repo_id)
     files = export_files(folder)
     if dry_run:
