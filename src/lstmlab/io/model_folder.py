@@ -100,8 +100,9 @@ def _holds_export(folder: Path) -> bool:
     return isinstance(description, dict) and {"kind", "net_config"} <= description.keys()
 
 
-def _check_save_target(folder: Path) -> None:
-    """Refuse, before anything is written, a file or a folder that holds anything but an lstmlab export."""
+def check_save_target(folder: Path) -> None:
+    """Refuse a file or a folder that holds anything but an lstmlab export (`save_model_folder` does, before it
+    writes; a long job can, before its work)."""
     if folder.exists() and not folder.is_dir():
         raise NotAnExportFolder(f"{folder}: is a file, not a folder; nothing saved: give a folder to save the "
                                 "model into (a new or empty one, or an lstmlab export to replace)")
@@ -127,7 +128,7 @@ def save_model_folder(folder: str | Path, payload: dict, state_dict: State,
     notes. Of the files an export writes, those this save does not (an NLI model's sentence-transformers files
     where a tagger now is) are removed."""
     folder = Path(folder)
-    _check_save_target(folder)
+    check_save_target(folder)
     # serialized in memory and written by Python, so that a failed write (a full disk) is an OSError that names the
     # folder, where safetensors' own writer raises its SafetensorError
     weights = safetensors_save({k: v.detach().cpu().contiguous() for k, v in state_dict.items()},
