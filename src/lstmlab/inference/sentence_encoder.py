@@ -64,8 +64,9 @@ class SentenceEncoder:
         return cls(net, TextVocabs(words, Vocab([PAD, UNK]), lowercase=lowercase))
 
     def save(self, folder: str | Path) -> Path:
-        """An export folder that `load`, `lstmlab-embed --model` and sentence-transformers read (written whole or not
-        at all)."""
+        """An export folder that `load`, `lstmlab-embed --model` and sentence-transformers read: a new or empty
+        folder, or an lstmlab export whose model files are replaced (its model card and other files stay); a folder
+        of other files is refused (`NotAnExportFolder`) and left as it was."""
         payload = model_payload(NLIClassifier.kind, self.net.config_dict(), self.vocabs.to_dict())
         return save_model_folder(folder, payload, self.net.state_dict(),
                                  extra_files=sentence_transformers_files(payload))
