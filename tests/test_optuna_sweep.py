@@ -3,6 +3,7 @@ in its sweep folder that the same command continues after a kill, and pruning of
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import torch
 from conftest import ROOT, TINY_MODEL, compose_config, tiny_data_overrides
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
@@ -120,6 +122,12 @@ def test_a_sweep_renews_the_heartbeat_of_the_trials_it_runs(tmp_path):
     assert asked < reader.trials[0].user_attrs[HEARTBEAT] <= time.time()  # as another machine reads it
 
 
+def trial_override(journal: Path, trial: optuna.Trial, *entries: str) -> str:
+    """`optuna_trial=...` as the sweeper gives it to a trial's job (study `s` in `journal`), with more entries."""
+    fields = [f"storage:'{journal}'", "study_name:s", f"number:{trial.number}", f"id:{trial_id(trial)}", *entries]
+    return f"optuna_trial={{{','.join(fields)}}}"
+
+
 def test_a_clearly_worse_trial_is_pruned_at_its_first_validation(tiny_ewt, tiny_vectors, tmp_path):
     """Two real trials of one study: lr 0.02 finishes; lr 1e-6 stays near chance and the median pruner stops it
     after its first validation, leaving PRUNED (not FAILED), no export and its reported value in the study."""
@@ -134,8 +142,7 @@ def test_a_clearly_worse_trial_is_pruned_at_its_first_validation(tiny_ewt, tiny_
         runs[lr] = tmp_path / str(trial.number)
         overrides = ["experiment=pos_quick", *TINY_MODEL, *tiny_data_overrides(tiny_ewt, tiny_vectors),
                      "trainer.max_epochs=3", f"model.optimizer.lr={lr}", "model.scheduler=null", "test=false",
-                     f"optuna_trial={{storage:'{tmp_path / 'optuna.journal'}',study_name:s,number:{trial.number},"
-                     f"id:{trial_id(trial)},{pruner}}}"]
+                     trial_override(tmp_path / "optuna.journal", trial, pruner)]
         try:
             metrics = train(compose_config("train.yaml", overrides, runs[lr]))
         except optuna.TrialPruned:
@@ -148,6 +155,32 @@ def test_a_clearly_worse_trial_is_pruned_at_its_first_validation(tiny_ewt, tiny_
     assert bad.intermediate_values[0] < good.intermediate_values[0] - 0.1
     assert (runs[1e-6] / "PRUNED").read_text().startswith("pruned at epoch 0 (validation 0): val/acc=0.")
     assert not (runs[1e-6] / "FAILED").exists() and not (runs[1e-6] / "model").exists()
+
+
+def test_a_trial_resumed_from_last_ckpt_reports_its_next_validations_as_new_steps(tiny_ewt, tiny_vectors,
+                                                                                    tmp_path):
+    """A trial stopped mid-epoch after 2 validations (max_steps; a requeued SLURM job is the same) and resumed from
+    its last.ckpt reports validations 2 and 3 as steps 2 and 3: the study holds all four, each the value the run
+    logged (reported again as steps 0 and 1, Optuna would drop them and keep the first attempt's)."""
+    from lstmlab.cli.train import train
+
+    journal = tmp_path / "optuna.journal"
+    study = optuna.create_study(study_name="s", storage=open_storage(str(journal)), direction="maximize")
+    trial = study.ask()
+    run = tmp_path / str(trial.number)
+    overrides = ["experiment=pos_quick", *TINY_MODEL, *tiny_data_overrides(tiny_ewt, tiny_vectors),
+                 "trainer.max_epochs=4", "trainer.limit_train_batches=8", "model.optimizer.lr=0.02",
+                 "model.scheduler=null", "test=false", "checkpoint_every_n_steps=2", trial_override(journal, trial)]
+    train(compose_config("train.yaml", [*overrides, "trainer.max_steps=20"], run))
+    assert torch.load(run / "checkpoints/last.ckpt", weights_only=True)["global_step"] == 20  # in the third epoch
+    assert sorted(study.trials[0].intermediate_values) == [0, 1]
+
+    train(compose_config("train.yaml", [*overrides, f"ckpt_path={run / 'checkpoints/last.ckpt'}"], run))
+    with (run / "csv/metrics.csv").open(newline="", encoding="utf-8") as handle:
+        logged = [float(row["val/acc"]) for row in csv.DictReader(handle) if row["val/acc"]]
+    reported = study.trials[0].intermediate_values
+    assert sorted(reported) == [0, 1, 2, 3] and len(logged) == 4
+    assert [reported[step] for step in range(4)] == pytest.approx(logged)
 
 
 def sweep_command(tiny: dict[str, Path], vectors: Path, folder: Path, n_trials: int) -> list[str]:

@@ -4,6 +4,14 @@ does nothing.
 
 The job may run in another process or on another machine than the sweep (joblib, SLURM), so it opens the study
 itself from the storage the sweeper names in `optuna_trial`, with the same pruner.
+
+The step reported is the number of validations before this one, counted across resumes: the count is the
+callback's state in the checkpoint (Lightning's `state_dict`/`load_state_dict`), so a trial resumed from last.ckpt
+(a requeued SLURM job, `ckpt_path=`) reports its next validation as the next step. Counted again from 0, its reports
+would repeat steps the study has, which Optuna ignores, and the pruner would judge the trial on the first attempt's
+values. Trainer state gives no such count (the epoch misses validations within an epoch, `val_check_interval`;
+the global step differs between trials of other batch sizes). Lightning runs checkpoint callbacks after the
+others, so a checkpoint written at a validation's end already counts that validation.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.trainer.states import TrainerFn
 
 
 class OptunaPruning(Callback):
@@ -23,8 +32,8 @@ class OptunaPruning(Callback):
         self._trial: Any = None
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.trial_config is None or trainer.sanity_checking:
-            return
+        if self.trial_config is None or trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:
+            return  # not a trial, or not one of its training's validations (train() validates the best again)
         import optuna
 
         step, self.validations = self.validations, self.validations + 1
@@ -42,6 +51,12 @@ class OptunaPruning(Callback):
         message = trainer.strategy.broadcast(message)  # every rank stops together
         if message:
             raise optuna.TrialPruned(message)
+
+    def state_dict(self) -> dict[str, int]:
+        return {"validations": self.validations}
+
+    def load_state_dict(self, state_dict: dict[str, int]) -> None:
+        self.validations = state_dict["validations"]
 
     def _open_trial(self) -> Any:
         if self._trial is None:
