@@ -47,6 +47,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
+from lstmlab.cli.hydra_app import expose_plugins, register_resolvers
 from lstmlab.data.conllu_reader import read_conllu
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +61,6 @@ PLACEHOLDER = re.compile(r"<[A-Za-z][^<>\n]*>")
 RUN_PLACEHOLDER = re.compile(r"logs/(?P<task>[\w.-]+)/(?P<kind>runs|multiruns)/(?P<name><[A-Za-z][^<>\n]*>)")
 HUB_ID = re.compile(r"(^|[\s=\"'])org/")
 TRAINING_PROGRAMS = ("lstmlab-train", "lstmlab.cli.train")
-INSTALLS = ("pip", "install", "install-cpu", "build")
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,7 @@ def static_plan(step: Step, corpora: Path | None) -> Plan:
     if step.language == "python":
         return Plan("run")
     shell = Shell.parse(step.tokens)
-    if shell.program in INSTALLS or (shell.argv[:2] == ["python", "-m"] and shell.argv[2] == "build"):
+    if shell.program == "pip" or shell.program.startswith("install"):  # pip install, make install(-cpu)
         return Plan("skip", "an install: make test-install and CI install the package")
     if shell.argv[0] == "make" and shell.program.startswith("test"):
         return Plan("skip", "the test suite itself")
@@ -242,6 +242,8 @@ def task_of(argv: list[str]) -> str:
 def training_config(overrides: list[str]) -> DictConfig:
     """The config `lstmlab-train` composes from these overrides, sweeps left out: one job's config says what the
     command reads and where it trains."""
+    register_resolvers()  # ${sample:...}, ${env_or:...} in the data configs
+    expose_plugins()  # hparams_search's hydra/sweeper=optuna
     parsed = OverridesParser.create().parse_overrides([word for word in overrides if not word.startswith("-")])
     single = [override.input_line for override in parsed if not override.is_sweep_override()]
     GlobalHydra.instance().clear()
@@ -261,6 +263,10 @@ def first_job(argv: list[str]) -> list[str]:
             word = f"{key}={next(parser.parse_override(word).sweep_string_iterator())}"
         job.append(word)
     return job
+
+
+class Unmade(LookupError):
+    """A run placeholder names a task whose training an earlier step skipped or only composed."""
 
 
 @dataclass
@@ -288,9 +294,10 @@ class Walk:
             names.extend([match["name"]] if match["name"] not in names else [])
         for (task, kind), names in wanted.items():
             made = sorted(path.name for path in (self.folder / "logs" / task / kind).glob("*") if path.is_dir())
+            if len(made) < len(names) and task in self.unmade:
+                raise Unmade(self.unmade[task])
             if len(made) < len(names):
-                raise LookupError(self.unmade.get(task) or f"no earlier command made {len(names)} {task} {kind}: "
-                                  f"found {made}")
+                raise LookupError(f"no earlier command made {len(names)} {task} {kind}: found {made}")
             for name, run in zip(names, made[-len(names):], strict=True):
                 text = text.replace(f"logs/{task}/{kind}/{name}", f"logs/{task}/{kind}/{run}")
         return text
@@ -331,32 +338,32 @@ class Walk:
         return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
                 "VIRTUAL_ENV": sys.prefix, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", **shell.env}
 
-    def plan(self, step: Step) -> Plan:
-        """The static plan, refined for a training command by its composed config; a training command that does
-        not run leaves a note for the commands that need its run."""
-        plan = static_plan(step, self.corpora)
-        shell = Shell.parse(step.tokens) if step.language == "shell" else None
+    def plan(self, step: Step) -> tuple[Plan, Step]:
+        """The static plan, then the runs its placeholders name (a run an earlier step did not make: skip), then for a
+        training command what its composed config needs. A training command that does not run leaves a note for
+        the steps that need its run. Returns the plan and the step with its placeholders resolved."""
+        plan, resolved = static_plan(step, self.corpora), step
+        if plan.action != "skip":
+            try:
+                resolved = Step(step.doc, step.line, step.language, self.resolve(step))
+            except Unmade as reason:
+                plan = Plan("skip", str(reason))
+        shell = Shell.parse(resolved.tokens) if step.language == "shell" else None
         if shell is None or not shell.trains:
-            return plan
+            return plan, resolved
         if shell.argv[0] != "make" and plan.action == "run":
             plan = self.config_plan(shell)
         if plan.action != "run":
             task = task_of(shell.argv)
             self.unmade[task] = f"needs a {task} run, which {step.id} does not make ({plan.reason})"
-        return plan
+        return plan, resolved
 
     def run(self, step: Step) -> tuple[Plan, subprocess.CompletedProcess | None]:
         """Run the step in the folder (stdout and stderr captured unless redirected); no process where it is
         skipped."""
-        plan = self.plan(step)
+        plan, resolved = self.plan(step)
         if plan.action == "skip":
             return plan, None
-        try:
-            resolved = Step(step.doc, step.line, step.language, self.resolve(step))
-        except LookupError as missing:
-            if str(missing).startswith("needs a"):
-                return Plan("skip", str(missing)), None
-            raise
         if step.language == "python":
             script = self.folder / f"{step.doc.replace('/', '_')}_{step.line}.py"
             script.write_text(resolved.text, encoding="utf-8")
