@@ -5,6 +5,7 @@ at its input position, in every mode: text work in the background thread, networ
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -158,3 +159,29 @@ def test_a_bad_line_read_ahead_ends_the_export_with_its_line(text_work, trained_
     assert embed(["--model", str(trained_nli[0]), str(source), "-o", str(output), "--quiet"]) == 2
     assert f"{source}:{2 * CHUNK_SENTENCES + 1}: empty line" in capsys.readouterr().err
     assert not output.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
+
+
+BLANK_TOKENS = [(["The", "", "cat"], 1), (["The", "cat", " \t"], 2), (["\u3000"], 0)]  # "" and whitespace only
+
+
+@pytest.mark.parametrize(("tokens", "position"), BLANK_TOKENS)
+def test_a_blank_token_is_refused_by_name_in_every_api(trained, trained_nli, trained_bilm, tokens, position):
+    """A token that is "" or whitespace only is no word (no tokenizer makes one): each API names the sentence and
+    the token instead of tagging, encoding or representing it. An empty sentence keeps its own message."""
+    sentences = [["A", "dog", "."], tokens]
+    expected = re.escape(f"sentence 1, token {position} ({tokens[position]!r}) is blank")
+    with pytest.raises(ValueError, match=expected):
+        Tagger.load(trained[0]).predict(sentences)
+    encoder = SentenceEncoder.load(trained_nli[0])
+    for allow_empty in (False, True):
+        with pytest.raises(ValueError, match=expected):
+            encoder.encode(sentences, allow_empty=allow_empty)
+    elmo = Elmo.load(trained_bilm[0])
+    with pytest.raises(ValueError, match=expected):
+        elmo(sentences)
+    with pytest.raises(ValueError, match=expected):
+        list(elmo.represent_chunks([sentences]))
+    with pytest.raises(ValueError, match="sentence 1 is empty"):
+        encoder.encode([["A"], []])
+    with pytest.raises(ValueError, match="sentence 0, token 1 is NoneType None, expected a string"):
+        encoder.encode([["A", None]])

@@ -17,7 +17,7 @@ from typing import TypeVar
 import torch
 
 from lstmlab.data.text_vocabs import TextVocabs
-from lstmlab.inference.text_pipeline import ahead
+from lstmlab.inference.text_pipeline import ahead, check_sentence
 from lstmlab.io.model_folder import load_model_file
 from lstmlab.models.bilm import BiLanguageModel
 from lstmlab.utils.cpu import bf16_autocast
@@ -65,8 +65,7 @@ class Elmo:
         for position, tokens in enumerate(sentences, start=first):
             if isinstance(tokens, str):
                 raise ValueError(f"sentence {position} is a string: give lists of tokens (e.g. text.split())")
-            if not tokens:
-                raise ValueError(f"sentence {position} is empty: there is nothing to represent")
+            check_sentence(tokens, position, "represent")
             if len(tokens) > self.max_sentence_length:
                 raise ValueError(f"sentence {position} has {len(tokens)} tokens; this model reads at most "
                                  f"{self.max_sentence_length} (net.max_sentence_length): split it")

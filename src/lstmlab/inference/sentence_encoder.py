@@ -22,7 +22,15 @@ from lstmlab.data.batching import BucketBatchSampler, EpochSampler
 from lstmlab.data.text_vocabs import EncodedTokens, TextVocabs
 from lstmlab.data.vectors import load_word_vectors
 from lstmlab.data.vocab import PAD, UNK, Vocab
-from lstmlab.inference.text_pipeline import Chunk, Sentence, is_empty, longest_first_chunks, pipelined, tokens_of
+from lstmlab.inference.text_pipeline import (
+    Chunk,
+    Sentence,
+    check_tokens,
+    is_empty,
+    longest_first_chunks,
+    pipelined,
+    tokens_of,
+)
 from lstmlab.io.model_folder import WrongModelKind, load_model_file, model_payload, save_model_folder
 from lstmlab.io.st_files import sentence_transformers_files
 from lstmlab.models.nli_classifier import NLIClassifier, NLIConfig
@@ -94,12 +102,15 @@ class SentenceEncoder:
         """Vectors [N, dim] (float32) in input order; a single string gives one vector [dim].
 
         Strings are tokenized by `lstmlab.data.tokenize` (PTB-style, as the NLI training data); lists of tokens are
-        taken as they are. An empty sentence is an error, or, with `allow_empty`, a zero vector. `bf16` computes in
-        bfloat16 (CPUs with AVX-512 bf16 or AMX, GPUs): 1.6-1.7x faster on such a CPU, vectors within ~1e-3.
+        taken as they are, a blank token ("") being an error. An empty sentence is an error, or, with
+        `allow_empty`, a zero vector. `bf16` computes in bfloat16 (CPUs with AVX-512 bf16 or AMX, GPUs): 1.6-1.7x
+        faster on such a CPU, vectors within ~1e-3.
         The text work runs beside the network (`text_pipeline`).
         """
         single = isinstance(sentences, str)
         items = [sentences] if single else list(sentences)
+        for position, sentence in enumerate(items):
+            check_tokens(sentence, position)
         empty = [i for i, sentence in enumerate(items) if is_empty(sentence)]
         if empty and not allow_empty:
             raise ValueError(f"sentence {empty[0]} is empty ({len(empty)} empty in all): there is nothing to encode; "
@@ -165,6 +176,7 @@ class SentenceEncoder:
         if self.net.config.encoder != "bilstm_max":
             raise ValueError(f"visualize needs a max-pooling encoder (bilstm_max), this model's is "
                              f"{self.net.config.encoder!r}")
+        check_tokens(sentence, 0)
         tokens = tokens_of(sentence)
         if not tokens:
             raise ValueError("the sentence is empty: there is nothing to visualize")

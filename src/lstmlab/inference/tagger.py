@@ -12,7 +12,7 @@ import torch
 from lstmlab.data.batching import BucketBatchSampler, EpochSampler
 from lstmlab.data.tagging_split import TaggedSplit
 from lstmlab.data.text_vocabs import TextVocabs
-from lstmlab.inference.text_pipeline import Chunk, Sentence, is_empty, longest_first_chunks, pipelined, tokens_of
+from lstmlab.inference.text_pipeline import Chunk, Sentence, check_sentence, longest_first_chunks, pipelined, tokens_of
 from lstmlab.io.model_folder import load_model_file
 from lstmlab.models.bilstm_tagger import BiLSTMTagger
 from lstmlab.utils.cpu import bf16_autocast
@@ -57,8 +57,7 @@ class Tagger:
         single = isinstance(sentences, str)
         items = [sentences] if single else list(sentences)
         for position, sentence in enumerate(items):
-            if is_empty(sentence):
-                raise ValueError(f"sentence {position} is empty: there is nothing to tag")
+            check_sentence(sentence, position, "tag")
         results: list[TaggedSentence | None] = [None] * len(items)
         chunks = longest_first_chunks(items, range(len(items)))
         tagged = self.predict_chunks(([items[p] for p in chunk] for chunk in chunks), batch_size, bf16)

@@ -46,6 +46,33 @@ def is_empty(sentence: Sentence) -> bool:
     return not sentence.strip() if isinstance(sentence, str) else len(sentence) == 0
 
 
+def check_tokens(sentence: Sentence, position: int) -> None:
+    """A token list must hold words: a token that is "" or whitespace only (which no tokenizer makes) is a
+    ValueError naming the sentence and the token, where the network would read it as an unknown word (a tagger tags
+    it, an encoder silently leaves it out of the vector); so is a token that is not a string. Raw strings pass."""
+    if isinstance(sentence, str):
+        return
+    try:
+        if all(map(str.strip, sentence)):  # the common case, at C speed
+            return
+    except TypeError:  # a token that is not a string, named below
+        pass
+    for index, token in enumerate(sentence):
+        if not isinstance(token, str):
+            raise ValueError(f"sentence {position}, token {index} is {type(token).__name__} {token!r}, expected a "
+                             "string")
+        if not token.strip():
+            raise ValueError(f"sentence {position}, token {index} ({token!r}) is blank: a token needs a character "
+                             "that is not whitespace")
+
+
+def check_sentence(sentence: Sentence, position: int, task: str) -> None:
+    """`check_tokens`, and an empty sentence is a ValueError too: there is nothing to `task` (tag, represent)."""
+    if is_empty(sentence):
+        raise ValueError(f"sentence {position} is empty: there is nothing to {task}")
+    check_tokens(sentence, position)
+
+
 def longest_first_chunks(sentences: Sequence[Sentence], positions: Iterable[int],
                          size: int = CHUNK_SENTENCES) -> list[list[int]]:
     """`positions` into `sentences`, longest first, cut into chunks of `size`: strings are measured in characters,
