@@ -14,8 +14,6 @@ import pytest
 from conftest import ROOT, tiny_data_overrides, train_command, train_tiny
 from hydra.core.global_hydra import GlobalHydra
 
-from lstmlab.cli.hydra_app import unknown_override_keys
-
 SMALL = ["model.net.hidden_size=16", "model.net.char_filters=[[3,8]]", "data.batch_size=16", "data.eval_batch_size=32"]
 
 
@@ -83,6 +81,8 @@ def test_a_mistyped_key_is_refused_naming_the_closest_keys(module, args, message
 
 def test_keys_of_a_users_config_folder_are_known(tmp_path):
     """--config-dir is read as Hydra reads it: a key that only the user's experiment adds is no typo."""
+    from lstmlab.cli.hydra_app import unknown_override_keys
+
     (tmp_path / "experiment").mkdir()
     (tmp_path / "experiment/mine.yaml").write_text("# @package _global_\ndefaults:\n  - override /data: ud_ewt\n"
                                                    "my_note: hello\n", encoding="utf-8")

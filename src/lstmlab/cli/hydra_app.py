@@ -115,19 +115,19 @@ class ResumeError(Exception):
 def record_failures(task: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
     """Write the exception of a crashed run into its run directory (`FAILED`; `PRUNED` for an Optuna trial its
     study stopped) and re-raise, so a multirun shows which runs failed and why (lightning-hydra-template's
-    task_wrapper). A refused resume writes nothing: its run directory is the checkpoint's own, a finished run."""
+    task_wrapper). A resume refused in place writes nothing: the run directory is the checkpoint's own run."""
 
     @functools.wraps(task)
     def wrapped(cfg: DictConfig) -> Any:
         try:
             return task(cfg)
-        except ResumeError as error:
-            log.error("%s", error)
-            raise
         except Exception as error:
             from optuna import TrialPruned
 
             output_dir = Path(cfg.paths.output_dir)
+            if isinstance(error, ResumeError) and resume_dir(cfg.get("ckpt_path"), "") == str(output_dir.resolve()):
+                log.error("%s", error)
+                raise
             output_dir.mkdir(parents=True, exist_ok=True)
             if isinstance(error, TrialPruned):
                 (output_dir / "PRUNED").write_text(f"{error}\n", encoding="utf-8")

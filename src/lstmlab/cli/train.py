@@ -51,8 +51,9 @@ expose_plugins()  # hydra/sweeper=optuna
 
 @record_failures
 def train(cfg: DictConfig) -> dict[str, Any]:
-    """Train and test one configuration; returns its metrics. `metrics[cfg.monitor]` is the best epoch's value
-    (the checkpoint that is tested and exported), which is what a sweeper optimises."""
+    """Train and test one configuration; returns its metrics. Every val/* is the best checkpoint's (the one that
+    is tested and exported; `metrics[cfg.monitor]` is what a sweeper optimises); without a checkpoint, the last
+    epoch's."""
     start = time.perf_counter()
     log.info(set_torch_threads(cfg.get("threads"), launcher_config()))
     apply_extras(cfg)
