@@ -56,6 +56,7 @@ LANGUAGES = {"bash": "shell", "sh": "shell", "python": "python", "": None, "yaml
 LIMITS = ["++trainer.max_epochs=1", "++trainer.limit_train_batches=2", "++trainer.limit_val_batches=2",
           "++trainer.limit_test_batches=2"]
 TRIALS = "hydra.sweeper.n_trials=2"
+TIMEOUT = 1800  # a guard against a hung command: 25 sweep jobs took 17 min on 2 cores shared with other work
 CORPORA = "/path/to/corpora"
 PLACEHOLDER = re.compile(r"<[A-Za-z][^<>\n]*>")
 RUN_PLACEHOLDER = re.compile(r"logs/(?P<task>[\w.-]+)/(?P<kind>runs|multiruns)/(?P<name><[A-Za-z][^<>\n]*>)")
@@ -311,7 +312,8 @@ class Walk:
         if cfg.data.get("format") == "hub" and not all((self.folder / str(path)).exists() for path in paths if path):
             return Plan("compose", f"reads the Hugging Face Hub dataset {paths[0]}")
         vectors = (cfg.data.get("vectors") or {}).get("path")
-        for path in [*(p for value in paths for p in (value if isinstance(value, list) else [value])), vectors]:
+        files = [file for value in paths for file in ([value] if isinstance(value, str) else value or [])]
+        for path in [*files, vectors]:
             file = self.folder / str(path)
             if path and not (file.exists() or file.with_name(file.name + ".gz").exists()) and self.corpora is None:
                 return Plan("skip", f"needs {path}, not among the bundled samples: set LSTMLAB_DATA_DIR")
@@ -369,14 +371,14 @@ class Walk:
             script.write_text(resolved.text, encoding="utf-8")
             return plan, subprocess.run([sys.executable, script.name], cwd=self.folder, capture_output=True,
                                         text=True, env=self.environment(Shell({}, ["python"], None, None)),
-                                        timeout=600)
+                                        timeout=TIMEOUT)
         shell = Shell.parse(resolved.tokens)
         with contextlib.ExitStack() as files:
             stdin = files.enter_context((self.folder / shell.stdin).open("rb")) if shell.stdin else None
             stdout = files.enter_context((self.folder / shell.stdout).open("wb")) if shell.stdout else subprocess.PIPE
             return plan, subprocess.run(self.command(shell, plan), cwd=self.folder, stdin=stdin or subprocess.DEVNULL,
                                         stdout=stdout, stderr=subprocess.PIPE, text=True,
-                                        env=self.environment(shell), timeout=600)
+                                        env=self.environment(shell), timeout=TIMEOUT)
 
 
 def write_user_files(folder: Path) -> None:
@@ -411,7 +413,7 @@ def write_user_files(folder: Path) -> None:
         target.write(vectors)
 
     (folder / "my_ud_parquet").mkdir()
-    for split, count in (("train", 200), ("validation", 40), ("test", 40)):
+    for split, count in (("train", 300), ("validation", 40), ("test", 40)):  # train: all 17 UPOS tags
         source = ewt / f"en_ewt-ud-{'dev' if split == 'validation' else split}.conllu.gz"
         sentences = list(islice(read_conllu(source), count))
         table = pa.table({"tokens": [s["tokens"] for s in sentences], "upos": [s["tags"] for s in sentences]})
