@@ -119,21 +119,22 @@ def test_separable_labels_give_accuracy_100_and_shuffled_labels_chance(encoder):
 
 
 def test_a_c_on_the_grids_edge_is_counted_and_noted_in_the_report(encoder):
-    """Separable sentences score 100 with every C, so the tie goes to the smallest: the grid's lowest edge in each
-    outer fold, which the report must say (the best C may lie below the grid); a similarity task chooses none."""
+    """Separable sentences score 100 with every C of a moderate grid, so the tie goes to the smallest: the grid's
+    lowest edge in each outer fold, which the report must say (the best C may lie below the grid); a similarity
+    task chooses none."""
+    settings = EvaluationSettings(folds=3, inner_folds=3, c_grid=(0.25, 1.0, 4.0))
     split = polar_sentences(60)
-    results = {"mr": evaluate_task(encoder, TaskData("classification", {"all": split}), QUICK),
-               "trec": evaluate_task(encoder, TaskData("classification", {"train": split, "test": split}), QUICK),
+    results = {"mr": evaluate_task(encoder, TaskData("classification", {"all": split}), settings),
+               "trec": evaluate_task(encoder, TaskData("classification", {"train": split, "test": split}), settings),
                "stsb": evaluate_task(encoder, TaskData("similarity", {"test": SentencePairs(
-                   split.texts, split.texts[::-1], [float(i % 5) for i in range(120)])}), QUICK)}
+                   split.texts, split.texts[::-1], [float(i % 5) for i in range(120)])}), settings)}
     assert results["mr"].c_at_grid_edge == {"lowest": 3, "highest": 0}
     assert not any(results["stsb"].c_at_grid_edge.values())
-    notes = [line for line in markdown(make_report("m", {}, DIM, QUICK, results, 1.0)).splitlines()
+    notes = [line for line in markdown(make_report("m", {}, DIM, settings, results, 1.0)).splitlines()
              if "grid's edge" in line]
-    lowest = f"{min(QUICK.c_grid):g}"
-    assert notes == [f"- MR: C at the grid's edge in 3 of 3 folds (3 at its lowest, {lowest}): the best C may lie "
-                     "beyond the grid",
-                     f"- TREC: C at the grid's edge in 1 of 1 choices (1 at its lowest, {lowest}): the best C may lie "
+    assert notes == ["- MR: C at the grid's edge in 3 of 3 folds (3 at its lowest, 0.25): the best C may lie beyond "
+                     "the grid",
+                     "- TREC: C at the grid's edge in 1 of 1 choices (1 at its lowest, 0.25): the best C may lie "
                      "beyond the grid"]
 
 
