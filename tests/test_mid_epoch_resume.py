@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -146,6 +147,68 @@ def test_checkpoint_every_n_steps_keeps_last_ckpt_at_the_latest_step_or_epoch_en
         expected.append((step, saved, None if saved is None else int(saved >= STEPS_PER_EPOCH)))
     assert LastCheckpointSteps.seen == expected
     assert sorted(p.name for p in (stopped_tagger / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]
+
+
+class CtrlCAt(L.Callback):
+    """Ctrl-C as a terminal sends it (SIGINT to this process) at the end of training batch `batch` (counted over
+    epochs); and at each batch's start, the steps and loader place of checkpoints/last.ckpt, as LastCheckpointSteps."""
+
+    batch = 20
+    seen: list[tuple[int, list]] = []
+
+    def __init__(self) -> None:
+        self.batches_done = 0
+
+    def on_train_batch_start(self, trainer: L.Trainer, *args: object) -> None:
+        last = Path(trainer.default_root_dir) / "checkpoints/last.ckpt"
+        if last.is_file():
+            saved = torch.load(last, weights_only=True)
+            CtrlCAt.seen.append((saved["global_step"], saved["loops"]["fit_loop"]["state_dict"]["combined_loader"]))
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: object, batch: object,
+                           batch_idx: int) -> None:
+        if self.batches_done == CtrlCAt.batch:
+            os.kill(os.getpid(), signal.SIGINT)
+        self.batches_done += 1
+
+
+@pytest.fixture(scope="module")
+def straight_accumulated(tiny_ewt, tiny_vectors, tmp_path_factory) -> tuple[Path, dict]:
+    run = tmp_path_factory.mktemp("straight_accumulated")
+    overrides = [*tagger_overrides(tiny_ewt, tiny_vectors), "+trainer.accumulate_grad_batches=2"]
+    return run, train(compose_config("train.yaml", overrides, run))
+
+
+def test_with_accumulated_gradients_last_ckpt_waits_for_the_optimizer_step_and_resumes_exactly(
+        straight_accumulated, tiny_ewt, tiny_vectors, tmp_path):
+    """accumulate_grad_batches=2: 8 steps an epoch. Every 3 steps and at Ctrl-C after batch 20 (the first of a pair,
+    in the second epoch), last.ckpt is written only after a batch that stepped: a batch's gradients waiting for the
+    next in no checkpoint (once last.ckpt was written at batch 0, step 0, and at the signal's batch). The run
+    stops with status 130 one batch later, marked INTERRUPTED, and the resumed run ends as one never stopped."""
+    straight, metrics = straight_accumulated
+    overrides = [*tagger_overrides(tiny_ewt, tiny_vectors), "+trainer.accumulate_grad_batches=2",
+                 "checkpoint_every_n_steps=3"]
+    interrupted = [*overrides, f"+callbacks.ctrl_c._target_={__name__}.CtrlCAt"]
+    CtrlCAt.seen.clear()
+    with pytest.raises(SystemExit) as stopped:
+        train(compose_config("train.yaml", interrupted, tmp_path))
+    assert stopped.value.code == 128 + signal.SIGINT
+    assert dict(CtrlCAt.seen) == {3: [{"epoch": 0, "batches": 6}], 6: [{"epoch": 0, "batches": 12}],
+                                  8: [{"epoch": 0, "batches": 16}],  # ModelCheckpoint's, at the epoch's end
+                                  9: [{"epoch": 1, "batches": 2}],
+                                  11: [{"epoch": 1, "batches": 6}]}  # Ctrl-C's: batch 21 completed the pair
+    assert last_checkpoint(tmp_path)["global_step"] == 11  # the run stopped at batch 22's start
+    marker = (tmp_path / "INTERRUPTED").read_text().splitlines()
+    assert marker[0] == f"interrupted (SIGINT at step 11): {tmp_path / 'checkpoints/last.ckpt'} holds it"
+    assert marker[1] == "resume: " + shlex.join(["lstmlab-train", *interrupted,
+                                                  f"ckpt_path={tmp_path / 'checkpoints/last.ckpt'}"])
+    assert not (tmp_path / "FAILED").exists()
+
+    resumed = resume(overrides, tmp_path)
+    assert not (tmp_path / "INTERRUPTED").exists()  # running again, then finished
+    assert same_weights(straight, tmp_path)
+    assert resumed["test/acc"] == metrics["test/acc"] and resumed["val/acc"] == metrics["val/acc"]
+    assert logged(csv_rows(tmp_path)) == logged(csv_rows(straight))
 
 
 def test_run_stopped_mid_epoch_resumes_to_the_same_weights_metrics_scheduler_and_rows(stopped_tagger,
