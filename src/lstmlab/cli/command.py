@@ -67,16 +67,20 @@ def run_command(prog: str, work: Callable[[], str]) -> int:
 
 
 def run_model_on_input(prog: str, input_path: str, load: Callable[[], Model],
-                       process: Callable[[Model, BinaryIO, str, int | None], Callable[[float], str]]) -> int:
+                       process: Callable[[Model, BinaryIO, str, int | None], Callable[[float], str]], action: str
+                       ) -> int:
     """What lstmlab-tag, -embed and -elmo do: bound memory (malloc, oneDNN's kernel cache), open the input, load
     the model, run `process(model, handle, name, lines)` and print the summary it returns for the seconds it took;
-    the exit status (see `run_command`)."""
+    the exit status (see `run_command`). An empty input is warned of (`nothing to {action}`) and still processed,
+    so that the output is a valid empty one: an empty input is most often a step before that wrote nothing."""
     tune_malloc()
     bound_primitive_cache()
 
     def work() -> str:
         handle, name, total = open_input(input_path)
         with handle:
+            if is_empty_input(handle):
+                print(f"{prog}: warning: {name}: empty input, nothing to {action}", file=sys.stderr)
             model = load()
             start = time.perf_counter()
             summary = process(model, handle, name, total)
@@ -103,6 +107,13 @@ def open_input(path: str) -> tuple[BinaryIO, str, int | None]:
     file = Path(path)
     handle = file.open("rb")
     return handle, path, count_lines(file) if file.is_file() else None
+
+
+def is_empty_input(handle: BinaryIO) -> bool:
+    """Whether the input holds nothing, told without reading it: a buffered stream's peek, which keeps the first
+    bytes of a pipe for the reader. A stream that cannot peek (an io.BytesIO given as stdin) counts as not empty."""
+    peek = getattr(handle, "peek", None)
+    return peek is not None and not peek(1)
 
 
 @contextmanager

@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         return lambda seconds: (f"{sentences:,} sentences, {tokens:,} tokens in {seconds:.1f} s "
                                 f"({tokens / max(seconds, 1e-9):,.0f} tokens/s){unknown_note} -> {args.output}")
 
-    return run_model_on_input("lstmlab-elmo", args.input, lambda: Elmo.load(args.model, device=args.device), process)
+    return run_model_on_input("lstmlab-elmo", args.input, lambda: Elmo.load(args.model, device=args.device), process,
+                              action="embed")
 
 
 if __name__ == "__main__":

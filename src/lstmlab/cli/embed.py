@@ -111,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
                                 f"({rows / max(seconds, 1e-9):,.0f} sentences/s) -> {args.output}")
 
     return run_model_on_input("lstmlab-embed", args.input,
-                              lambda: SentenceEncoder.load(args.model, device=args.device), process)
+                              lambda: SentenceEncoder.load(args.model, device=args.device), process,
+                              action="embed")
 
 
 if __name__ == "__main__":

@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         return lambda seconds: (f"{sentences:,} sentences, {tokens:,} tokens in {seconds:.1f} s "
                                 f"({tokens / max(seconds, 1e-9):,.0f} tokens/s) -> {args.output or '<stdout>'}")
 
-    return run_model_on_input("lstmlab-tag", args.input, lambda: Tagger.load(args.model, device=args.device), process)
+    return run_model_on_input("lstmlab-tag", args.input, lambda: Tagger.load(args.model, device=args.device), process,
+                              action="tag")
 
 
 if __name__ == "__main__":
