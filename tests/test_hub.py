@@ -188,13 +188,13 @@ def test_push_dry_run_lists_the_export_files_and_writes_nothing(trained, tmp_pat
     result = subprocess.run([str(script), "--model", str(run), "--repo", "org/tagger", "--dry-run"],
                             capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
+    assert folder_state(run) == before
     listed = [Path(line) for line in result.stdout.splitlines()]
     assert {path.name for path in listed} == {"model.safetensors", "config.json", CARD_FILE}
     assert all(path.parent == run / "model" and path.name in EXPORT_FILES for path in listed)
     summary = result.stderr.strip().splitlines()[-1]
     assert "dry run: 3 files would be uploaded to org/tagger" in summary and "nothing written or uploaded" in summary
     assert ("README.md written by the push" in summary) == (card == "missing")
-    assert folder_state(run) == before
 
 
 def test_push_writes_a_missing_card_naming_the_repo(trained, tmp_path, monkeypatch):
