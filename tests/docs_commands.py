@@ -287,8 +287,11 @@ class Walk:
         return cls(folder, Path(corpora) if corpora else None)
 
     def resolve(self, step: Step) -> str:
-        """The step's text with its run placeholders replaced by the runs of the folder (see the module's rules)."""
-        text = step.text.replace(CORPORA, str(self.corpora)) if self.corpora else step.text
+        """The step's text with its run placeholders replaced by the runs of the folder (see the module's rules); a
+        command's comment is left out (training.md's "# Hydra multirun: logs/pos_ewt/multiruns/<ts>/<n>/" names no
+        input)."""
+        text = shlex.join(step.tokens) if step.language == "shell" else step.text
+        text = text.replace(CORPORA, str(self.corpora)) if self.corpora else text
         wanted: dict[tuple[str, str], list[str]] = {}
         for match in RUN_PLACEHOLDER.finditer(text):
             names = wanted.setdefault((match["task"], match["kind"]), [])
