@@ -52,7 +52,7 @@ def unknown_override_keys(config_name: str, argv: list[str]) -> list[str]:
     from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
     # an internal: hydra.main's own parser, so that flags are read exactly as the command reads them (-m, --cfg,
-    # --config-dir, -cn); pinned by tests/test_override_hints.py
+    # --config-dir, -cn); pinned by tests/test_train_command.py
     args, _ = get_args_parser().parse_known_args(argv)
     if not args.overrides or args.help or args.hydra_help or args.shell_completion or args.info:
         return []
@@ -166,7 +166,7 @@ class KeepRunOnRefusedResume(Callback):
 
     def on_run_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         # JobReturn's field, not its public `return_value`, which also prints "Error executing job" to stderr
-        # each time it is read; pinned by tests/test_resume_in_place.py
+        # each time it is read; pinned by tests/test_train_command.py
         if job_return.status is JobStatus.FAILED and isinstance(job_return._return_value, ResumeError):
             for path in set(self.written()) - set(self.kept):
                 path.unlink()  # written by the refused job: the run had no such file
