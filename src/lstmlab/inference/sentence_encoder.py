@@ -101,8 +101,9 @@ class SentenceEncoder:
     ) -> np.ndarray | torch.Tensor:
         """Vectors [N, dim] (float32) in input order; a single string gives one vector [dim].
 
-        Strings are tokenized by `lstmlab.data.tokenize` (PTB-style, as the NLI training data); lists of tokens are
-        taken as they are, a blank token ("") being an error. An empty sentence is an error, or, with
+        Strings are tokenized by `lstmlab.data.tokenize` (UD English EWT's rule, which the NLI readers of raw text use
+        too; on the PTB-tokenized bundled SNLI it scores as well, docs/results.md); lists of tokens are taken as they
+        are, a blank token ("") being an error. An empty sentence is an error, or, with
         `allow_empty`, a zero vector. `bf16` computes in bfloat16 (CPUs with AVX-512 bf16 or AMX, GPUs): 1.6-1.7x
         faster on such a CPU, vectors within ~1e-3.
         The text work runs beside the network (`text_pipeline`).
