@@ -66,10 +66,17 @@ def last_checkpoint(run: Path) -> dict:
 # --- a real training process --------------------------------------------------------------------------------
 def start(overrides: list[str], cwd: Path, **environment: str) -> subprocess.Popen:
     """`python -m lstmlab.cli.train` with these overrides, outside any SLURM job unless `environment` says one."""
+    return start_command([sys.executable, "-m", "lstmlab.cli.train", *overrides], cwd, **environment)
+
+
+def start_command(command: list[str] | str, cwd: Path, **environment: str) -> subprocess.Popen:
+    """A command line (a string: through the shell, as typed), with this environment's console scripts on PATH."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
-    env.update(PYTHONPATH=str(ROOT / "src"), HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", **environment)
-    return subprocess.Popen([sys.executable, "-m", "lstmlab.cli.train", *overrides], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env.update(PYTHONPATH=str(ROOT / "src"), HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1",
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    env.update(environment)
+    return subprocess.Popen(command, cwd=cwd, env=env, shell=isinstance(command, str), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
 
 
 def wait_for_step(process: subprocess.Popen, metrics_csv: Path, step: int, timeout: float = 300) -> None:
@@ -279,6 +286,37 @@ def test_sigterm_saves_last_ckpt_at_the_batch_end_and_the_run_resumes_from_it(st
     assert not (tmp_path / "run/FAILED").exists() and not (tmp_path / "run/metrics.json").exists()
     resumed = resume(overrides, tmp_path / "run")
     assert same_weights(straight, tmp_path / "run") and resumed["test/acc"] == metrics["test/acc"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_last_ckpt_marks_the_run_and_prints_the_command_that_resumes_it(straight_tagger, tiny_ewt,
+                                                                                     tiny_vectors, tmp_path):
+    """Ctrl-C (SIGINT) to a real `lstmlab-train` in its second epoch: exit 130, last.ckpt at the batch end, no
+    Lightning "graceful shutdown" without a checkpoint; the command it prints, run as printed, resumes in the same
+    folder and ends as a run never stopped."""
+    straight, metrics = straight_tagger
+    run = tmp_path / "run"
+    process = start_command(["lstmlab-train", *tagger_overrides(tiny_ewt, tiny_vectors), f"hydra.run.dir={run}"],
+                            tmp_path)
+    wait_for_step(process, run / "csv/metrics.csv", 19)
+    process.send_signal(signal.SIGINT)
+    code, output = finish(process)
+    assert code == 128 + signal.SIGINT, output[-3000:]
+    step = last_checkpoint(run)["global_step"]
+    assert STEPS_PER_EPOCH < step < 2 * STEPS_PER_EPOCH
+    assert "graceful shutdown" not in output and not (run / "FAILED").exists()
+    (printed,) = [line.split("Resume: ", 1)[1] for line in output.splitlines() if "Resume: " in line]
+    assert (run / "INTERRUPTED").read_text().splitlines() == [
+        f"interrupted (SIGINT at step {step}): {run / 'checkpoints/last.ckpt'} holds it", f"resume: {printed}"]
+    assert printed.startswith("lstmlab-train experiment=pos_quick ")
+    assert printed.endswith(f" ckpt_path={run / 'checkpoints/last.ckpt'}")
+
+    code, output = finish(start_command(printed, tmp_path))
+    assert code == 0, output[-3000:]
+    assert sorted(p.name for p in run.parent.iterdir()) == ["run"]  # resumed in its own folder
+    assert not (run / "INTERRUPTED").exists()
+    assert same_weights(straight, run)
+    assert json.loads((run / "metrics.json").read_text())["test/acc"] == metrics["test/acc"]
 
 
 @pytest.mark.slow
