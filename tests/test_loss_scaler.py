@@ -24,10 +24,10 @@ FP16_PLUGIN = "{_target_:lightning.pytorch.plugins.precision.MixedPrecision,prec
 
 def fp16_overrides(tiny_ewt: dict[str, Path], tiny_vectors: Path, init_scale: float) -> list[str]:
     """The tiny tagger for 8 steps (and one validation batch) in fp16-mixed on the CPU, its scaler starting at
-    `init_scale`; the default callbacks. Fused Adam is off: Lightning clips no gradients a fused optimizer
-    unscales itself."""
+    `init_scale`; the default callbacks and the configured (fused) Adam, which steps aside for the default one
+    under the scaler: Lightning clips no gradients a fused optimizer unscales itself."""
     return ["experiment=pos_quick", *TINY_MODEL, *tiny_data_overrides(tiny_ewt, tiny_vectors), "cell=lstm_peephole",
-            "model.optimizer.fused=false", "trainer.max_epochs=1", "trainer.limit_train_batches=8",
+            "trainer.max_epochs=1", "trainer.limit_train_batches=8",
             "trainer.limit_val_batches=1", "test=false", "trainer.precision=null",
             f"trainer.plugins=[{{_target_:lstmlab.utils.atomic_checkpoint_io.AtomicCheckpointIO}},{FP16_PLUGIN}]",
             f"+trainer.plugins.1.scaler={{_target_:torch.amp.GradScaler,device:cpu,init_scale:{init_scale}}}",

@@ -182,7 +182,7 @@ class CtrlCAt(L.Callback):
 @pytest.fixture(scope="module")
 def straight_accumulated(tiny_ewt, tiny_vectors, tmp_path_factory) -> tuple[Path, dict]:
     run = tmp_path_factory.mktemp("straight_accumulated")
-    overrides = [*tagger_overrides(tiny_ewt, tiny_vectors), "+trainer.accumulate_grad_batches=2"]
+    overrides = [*tagger_overrides(tiny_ewt, tiny_vectors), "trainer.accumulate_grad_batches=2"]
     return run, train(compose_config("train.yaml", overrides, run))
 
 
@@ -193,7 +193,7 @@ def test_with_accumulated_gradients_last_ckpt_waits_for_the_optimizer_step_and_r
     next in no checkpoint (once last.ckpt was written at batch 0, step 0, and at the signal's batch). The run
     stops with status 130 one batch later, marked INTERRUPTED, and the resumed run ends as one never stopped."""
     straight, metrics = straight_accumulated
-    overrides = [*tagger_overrides(tiny_ewt, tiny_vectors), "+trainer.accumulate_grad_batches=2",
+    overrides = [*tagger_overrides(tiny_ewt, tiny_vectors), "trainer.accumulate_grad_batches=2",
                  "checkpoint_every_n_steps=3"]
     interrupted = [*overrides, f"+callbacks.ctrl_c._target_={__name__}.CtrlCAt"]
     CtrlCAt.seen.clear()

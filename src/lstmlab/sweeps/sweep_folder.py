@@ -3,9 +3,9 @@
 The folder holds one job folder per job, named by its number (an Optuna sweep's: the trial number), each with
 `.hydra/overrides.yaml` and `.hydra/config.yaml`. A job's end is told by a file in its folder: `metrics.json`
 (finished), `PRUNED` (stopped early by its Optuna study), `FAILED` (its first line is `ErrorType: message`),
-`INTERRUPTED` (the sweep was killed while it ran); none of them: it is running, or was cut off. An Optuna sweep
-folder also holds `study.json` (its direction, metric and search space). Reading needs no Optuna: the folders carry
-everything.
+`INTERRUPTED` (the job was stopped by a signal, Ctrl-C included, or its sweep killed while it ran); none of them:
+it is running, or was cut off. An Optuna sweep folder also holds `study.json` (its direction, metric and search
+space). Reading needs no Optuna: the folders carry everything.
 """
 
 from __future__ import annotations

@@ -139,7 +139,8 @@ class Task(L.LightningModule):
     def configure_optimizers(self) -> dict:
         if self.optimizer_factory is None:
             raise ValueError(f"this {type(self).__name__} was built for evaluation: pass optimizer=... to train it")
-        optimizer = make_optimizer(self.optimizer_factory, self.parameters())
+        scaled = getattr(self.trainer.precision_plugin, "scaler", None) is not None  # fp16-mixed's loss scaler
+        optimizer = make_optimizer(self.optimizer_factory, self.parameters(), scaled)
         if self.scheduler_factory is None:
             return {"optimizer": optimizer}
         scheduler = self.scheduler_factory(optimizer=optimizer)
@@ -194,10 +195,15 @@ def upgrade_checkpoint(checkpoint: dict[str, Any], where: Path) -> None:
                                 **{prefix + k: v for k, v in net.items()}}
 
 
-def make_optimizer(factory: Callable[..., torch.optim.Optimizer], parameters: Any) -> torch.optim.Optimizer:
+def make_optimizer(factory: Callable[..., torch.optim.Optimizer], parameters: Any,
+                   scaled: bool = False) -> torch.optim.Optimizer:
     """The configured optimizer; `fused=True` falls back to the default implementation where this torch
-    or device has no fused kernel (CPU fused Adam arrived in torch 2.4), with a warning."""
+    or device has no fused kernel (CPU fused Adam arrived in torch 2.4), with a warning, and under a loss scaler
+    (`scaled`: fp16-mixed), where Lightning clips no gradients of an optimizer that unscales them itself."""
     parameters = list(parameters)
+    if scaled and getattr(factory, "keywords", {}).get("fused"):
+        log.info("fp16-mixed: the default (not fused) optimizer, so that gradients can be clipped after unscaling")
+        return factory(params=parameters, fused=None)
     try:
         return factory(params=parameters)
     except (RuntimeError, TypeError) as error:
