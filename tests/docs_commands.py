@@ -358,8 +358,10 @@ class Walk:
             return plan, resolved
         if shell.argv[0] != "make" and plan.action == "run":
             plan = self.config_plan(shell)
-        if plan.action != "run":
-            task = task_of(shell.argv)
+        task = task_of(shell.argv)
+        if plan.action == "run":  # the note is about the task's latest training command only
+            self.unmade.pop(task, None)
+        else:
             self.unmade[task] = f"needs a {task} run, which {step.id} does not make ({plan.reason})"
         return plan, resolved
 
