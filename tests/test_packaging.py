@@ -142,6 +142,21 @@ def test_quick_start_runs_from_a_users_folder_and_writes_only_there(venv, home, 
     assert [line.split("\t")[0] for line in tagged.stdout.split("\n") if line] == ["The", "cat", "sat", "."]
 
 
+@pytest.mark.parametrize("sweep", ["grid", "optuna"])
+def test_a_multirun_from_a_users_folder_lands_in_its_logs(venv, home, tiny_ewt, tiny_vectors, tmp_path, sweep):
+    """`lstmlab-train -m` as the README types it, with the default sweep folder (it crashed before any job with
+    `HydraConfig was not set`: the folder named `${hydra:runtime.cwd}`, unset before a job exists)."""
+    tiny = [f"data.train_path={tiny_ewt['train']}", f"data.val_path={tiny_ewt['dev']}",
+            f"data.test_path={tiny_ewt['test']}", f"data.vectors.path={tiny_vectors}", f"paths.cache_dir={tmp_path}"]
+    grid = ["model.net.hidden_size=16,24"] if sweep == "grid" else ["hparams_search=pos_optuna",
+                                                                   "hydra.sweeper.n_trials=2"]
+    result = run(venv, "lstmlab-train", "-m", "experiment=pos_quick", *grid, "debug=fast_dev_run", *tiny, cwd=home)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (folder,) = (home / "logs" / "debug" / ("multiruns" if sweep == "grid" else "optuna")).iterdir()
+    assert sorted(job.name for job in folder.iterdir() if (job / "metrics.json").is_file()) == ["0", "1"]
+    assert f"lstmlab-sweep-report {folder}" in result.stdout + result.stderr  # the closing lines name the report
+
+
 def write_user_configs(folder: Path, tiny: dict[str, Path]) -> Path:
     """README's two examples in `folder/my_conf`, their placeholder paths pointed at tiny real EWT files (the data
     example reads `token tag` columns, written here from the same sentences)."""
