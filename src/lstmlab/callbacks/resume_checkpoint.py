@@ -123,7 +123,7 @@ class ResumeCheckpoint(Checkpoint):
             self._save(trainer)
 
     def _save(self, trainer: L.Trainer) -> None:
-        trainer.save_checkpoint(self.path)
+        trainer.save_checkpoint(self.path, weights_only=False)  # said, or Lightning logs its default
 
     def _stop(self, trainer: L.Trainer) -> None:
         received = self.received or signal.SIGTERM
