@@ -215,8 +215,10 @@ def test_sweep_png_draws_numbers_on_numeric_axes_and_every_trial_in_the_history(
     axes = Figure().subplots(1, 3)
     draw_report(list(axes), sweep, report_panels(sweep))
     history, learning_rate, hidden_size = axes
-    assert learning_rate.get_xscale() == "log" and hidden_size.get_xscale() == "linear"  # 0.0001-0.02: 200x
-    assert sorted(x for x, _ in drawn(hidden_size)["finished"]) == [16.0, 16.0, 32.0]
+    assert learning_rate.get_xscale() == "log"  # a float range, 0.0001-0.02: 200x
+    assert [label.get_text() for label in hidden_size.get_xticklabels()] == ["16", "32"]  # a choice: categories
+    assert sorted(x for x, _ in drawn(hidden_size)["finished"]) == [0.0, 0.0, 1.0]
+    assert history.get_legend() is not None and hidden_size.get_legend() is None  # one legend, on the first panel
     points = drawn(history)
     assert {label: sorted(x for x, _ in xy) for label, xy in points.items()} == {
         "finished": [0.0, 2.0, 5.0], "pruned (no value)": [1.0], "failed (no value)": [4.0],

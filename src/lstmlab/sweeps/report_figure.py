@@ -1,5 +1,6 @@
 """The sweep report's figure: the monitored metric of every job against each swept parameter, one panel each
-(numbers on a numeric axis, logarithmic where they span two orders of magnitude, other values as categories), and
+(numbers drawn from a range on a numeric axis, logarithmic where they span two orders of magnitude; a few values,
+an Optuna choice or any text as categories), and
 for an Optuna study, or a sweep without swept keys, the optimisation history: the metric per trial in trial order
 and the best so far. Every job is drawn, a marker and colour per status: finished ones at their value, the others
 (pruned, failed, interrupted, running: no value) in a strip along the bottom, at their parameter value."""
@@ -18,6 +19,7 @@ from lstmlab.utils.figure_file import figure_file
 LOG_SPAN = 100  # a positive numeric axis whose largest value is this many times its smallest is drawn log-scale
 STYLES = {FINISHED: ("o", "C0"), PRUNED: ("v", "C1"), FAILED: ("X", "C3"), INTERRUPTED: ("s", "C7"),
           RUNNING: ("D", "C4")}  # status -> marker, colour
+FEW = 4  # at most this many distinct values of a grid are drawn as categories, numbers too (hidden_size=128,256)
 STRIP = 0.15  # the share of a panel's height below the values where the jobs without one are drawn
 
 
@@ -32,8 +34,9 @@ def best_so_far(sweep: Sweep) -> list[tuple[int, float]]:
     return points
 
 
-def draw_jobs(axis: Any, sweep: Sweep, x: dict[int, float]) -> None:
-    """Each job with a position in `x` (job number -> x), styled by status; the legend names the statuses shown."""
+def draw_jobs(axis: Any, sweep: Sweep, x: dict[int, float], legend: bool = True) -> None:
+    """Each job with a position in `x` (job number -> x), styled by status; the legend (on the first panel only)
+    names the statuses shown."""
     finished = {job.number for job in sweep.finished()}
     with_value = [job for job in sweep.jobs if job.number in x and job.number in finished]
     without = [job for job in sweep.jobs if job.number in x and job.number not in finished]
@@ -43,7 +46,8 @@ def draw_jobs(axis: Any, sweep: Sweep, x: dict[int, float]) -> None:
             axis.scatter([x[job.number] for job in jobs], [job.metrics[sweep.monitor] for job in jobs],
                          marker=marker, color=colour, label=status, zorder=3)
     if not without:
-        axis.legend(fontsize="small")
+        if legend:
+            axis.legend(fontsize="small")
         return
     bottom, top = axis.get_ylim()  # the values' range; below it, a shaded strip for the jobs without one
     height = STRIP * (top - bottom)
@@ -54,7 +58,8 @@ def draw_jobs(axis: Any, sweep: Sweep, x: dict[int, float]) -> None:
             axis.scatter([x[job.number] for job in jobs], [bottom - height * 2 / 3] * len(jobs), marker=marker,
                          color=colour, label=f"{status} (no value)", zorder=3)
     axis.set_ylim(bottom - height, top)
-    axis.legend(fontsize="small")
+    if legend:
+        axis.legend(fontsize="small")
 
 
 def draw_history(axis: Any, sweep: Sweep) -> None:
@@ -68,17 +73,28 @@ def draw_history(axis: Any, sweep: Sweep) -> None:
     axis.set_title("optimisation history")
 
 
-def draw_parameter(axis: Any, sweep: Sweep, key: str) -> None:
+def numeric_axis(sweep: Sweep, key: str, values: list[str]) -> bool:
+    """Whether `key`'s values go on a numeric axis: numbers drawn from a range (an Optuna int/float), or more than
+    a few numbers of a grid."""
+    if not values or any(number_or_text(value)[0] != 0 for value in values):
+        return False
+    space = (sweep.study or {}).get("search_space") or {}
+    if key in space:
+        return not str(space[key]).startswith("one of")
+    return len(set(values)) > FEW
+
+
+def draw_parameter(axis: Any, sweep: Sweep, key: str, legend: bool) -> None:
     jobs = [job for job in sweep.jobs if key in job.overrides]
     values = [job.overrides[key] for job in jobs]
-    if values and all(number_or_text(value)[0] == 0 for value in values):
+    if numeric_axis(sweep, key, values):
         numbers = [float(value) for value in values]
-        draw_jobs(axis, sweep, {job.number: number for job, number in zip(jobs, numbers, strict=True)})
+        draw_jobs(axis, sweep, {job.number: number for job, number in zip(jobs, numbers, strict=True)}, legend)
         if min(numbers) > 0 and max(numbers) >= LOG_SPAN * min(numbers):
             axis.set_xscale("log")
     else:
         categories = sorted(set(values), key=number_or_text)
-        draw_jobs(axis, sweep, {job.number: categories.index(job.overrides[key]) for job in jobs})
+        draw_jobs(axis, sweep, {job.number: categories.index(job.overrides[key]) for job in jobs}, legend)
         axis.set_xticks(range(len(categories)), categories, rotation=30 if len(categories) > 4 else 0)
         axis.set_xlim(-0.5, len(categories) - 0.5)
     axis.set_xlabel(key)
@@ -91,11 +107,11 @@ def report_panels(sweep: Sweep) -> list[str | None]:
 
 
 def draw_report(axes: list[Any], sweep: Sweep, panels: list[str | None]) -> None:
-    for axis, key in zip(axes, panels, strict=True):
+    for number, (axis, key) in enumerate(zip(axes, panels, strict=True)):
         if key is None:
             draw_history(axis, sweep)
         else:
-            draw_parameter(axis, sweep, key)
+            draw_parameter(axis, sweep, key, legend=number == 0)
         axis.set_ylabel(f"{sweep.monitor} ({sweep.mode})")
         axis.grid(alpha=0.3)
     if not sweep.finished():
