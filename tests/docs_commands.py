@@ -15,7 +15,8 @@ The rules, all here:
   multirun; `/path/to/corpora` is $LSTMLAB_DATA_DIR; `org/<name>` is a Hugging Face Hub id.
 - Smoke limits: training (`lstmlab-train`, `python -m lstmlab.cli.train`, `make train*`, `make long-memory`) gets
   `LIMITS`, one epoch of two batches a split: unlike fast_dev_run it writes checkpoints, so the resume and
-  evaluation commands after it run; an Optuna search gets `hydra.sweeper.n_trials=2`.
+  evaluation commands after it run; an Optuna search gets `hydra.sweeper.n_trials=2`; `lstmlab-eval-transfer`
+  `TRANSFER_LIMITS`, two outer and two inner folds (all ten tasks on the corpora take 20+ minutes on 2 cores).
 - Not run as written: installs (`make test-install` and CI run those) and the test suite itself are skipped; a
   command that needs SLURM, a GPU or a Hub download composes its config instead (`--cfg job`; a multirun's first
   job); `lstmlab-push` runs with `--dry-run`; one that needs corpora beyond the bundled samples (`/path/to/corpora`,
@@ -56,6 +57,7 @@ LANGUAGES = {"bash": "shell", "sh": "shell", "python": "python", "": None, "yaml
 LIMITS = ["++trainer.max_epochs=1", "++trainer.limit_train_batches=2", "++trainer.limit_val_batches=2",
           "++trainer.limit_test_batches=2"]
 TRIALS = "hydra.sweeper.n_trials=2"
+TRANSFER_LIMITS = ["--folds", "2", "--inner-folds", "2"]
 TIMEOUT = 1800  # a guard against a hung command: 25 sweep jobs took 17 min on 2 cores shared with other work
 CORPORA = "/path/to/corpora"
 PLACEHOLDER = re.compile(r"<[A-Za-z][^<>\n]*>")
@@ -331,6 +333,8 @@ class Walk:
             argv.append("--dry-run")
         if any(word.startswith("hparams_search=") for word in argv):
             argv = [word for word in argv if not word.startswith("hydra.sweeper.n_trials=")] + [TRIALS]
+        if shell.program == "lstmlab-eval-transfer" and not any(word.startswith("--folds") for word in argv):
+            argv.extend(TRANSFER_LIMITS)
         if shell.trains and argv[0] == "make":
             argv.append("ARGS=" + " ".join(LIMITS))
         elif shell.trains:

@@ -76,6 +76,7 @@ def test_smoke_limits_are_added_by_rule(tmp_path):
     optuna = command("lstmlab-train -m hparams_search=pos_optuna experiment=pos_ewt hydra.sweeper.n_trials=30")
     assert "hydra.sweeper.n_trials=30" not in optuna and "hydra.sweeper.n_trials=2" in optuna
     assert command("lstmlab-push --model run --repo org/x")[-1] == "--dry-run"
+    assert command("lstmlab-eval-transfer --model run -o out/")[-4:] == ["--folds", "2", "--inner-folds", "2"]
 
 
 def step_params() -> list:
