@@ -110,8 +110,7 @@ def eval_command(ckpt_path: Path | str, folder: Path) -> tuple[dict, str]:
     """The real `python -m lstmlab.cli.eval ckpt_path=...` (no data=...), offline, run from `folder`, its logs in
     `folder/logs`: (report.json, the run's log)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    result = subprocess.run([sys.executable, "-m", "lstmlab.cli.eval", f"ckpt_path={ckpt_path}",
-                             f"paths.log_dir={folder / 'logs'}", "extras.print_config=false"],
+    result = subprocess.run([sys.executable, "-m", "lstmlab.cli.eval", f"ckpt_path={ckpt_path}"],
                             capture_output=True, text=True, timeout=300, cwd=folder, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     (report_file,) = (folder / "logs/eval/runs").glob("*/report.json")

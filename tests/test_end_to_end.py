@@ -193,8 +193,7 @@ def test_console_script_lstmlab_eval_writes_its_own_run_directory(trained, tiny_
     run = trained[0]
     before = {path: path.stat().st_mtime_ns for path in run.rglob("*")}
     result = subprocess.run(
-        [str(script), f"ckpt_path={run}/checkpoints/best.ckpt", f"data.test_path={tiny_ewt['test']}",
-         f"paths.log_dir={tmp_path / 'logs'}", "extras.print_config=false"],
+        [str(script), f"ckpt_path={run}/checkpoints/best.ckpt", f"data.test_path={tiny_ewt['test']}"],
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-2000:]

@@ -356,7 +356,7 @@ def test_slurm_requeue_signal_saves_requeues_and_the_requeued_job_resumes_in_its
     job = {"SLURM_JOB_ID": "4242", "SLURM_JOB_NAME": "pos", "SLURM_NTASKS": "1", "SLURM_NTASKS_PER_NODE": "1",
            "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURM_NODEID": "0", "SLURM_NNODES": "1",
            "SLURM_NODELIST": "localhost", "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    command = [*tagger_overrides(tiny_ewt, tiny_vectors), f"paths.log_dir={tmp_path / 'logs'}"]
+    command = tagger_overrides(tiny_ewt, tiny_vectors)  # run from tmp_path: its logs land in tmp_path/logs
     process = start(command, tmp_path, **job)
     runs = tmp_path / "logs/pos_quick/runs"
     while not runs.is_dir() or not any(runs.iterdir()):

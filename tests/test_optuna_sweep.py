@@ -183,10 +183,10 @@ def test_a_trial_resumed_from_last_ckpt_reports_its_next_validations_as_new_step
     assert [reported[step] for step in range(4)] == pytest.approx(logged)
 
 
-def sweep_command(tiny: dict[str, Path], vectors: Path, folder: Path, n_trials: int) -> list[str]:
+def sweep_command(tiny: dict[str, Path], vectors: Path, n_trials: int) -> list[str]:
     return [sys.executable, "-m", "lstmlab.cli.train", "-m", "hparams_search=optuna", "experiment=pos_quick",
             *TINY_MODEL, *tiny_data_overrides(tiny, vectors), "trainer.max_epochs=2", "test=false",
-            f"paths.log_dir={folder / 'logs'}", SEARCH, f"hydra.sweeper.n_trials={n_trials}"]
+            SEARCH, f"hydra.sweeper.n_trials={n_trials}"]
 
 
 def run_sweep(command: list[str], folder: Path) -> subprocess.CompletedProcess:
@@ -203,7 +203,7 @@ def fingerprint(folder: Path) -> dict[str, str]:
 
 def test_an_optuna_sweep_stores_its_study_in_the_sweep_folder_and_continues_it(tiny_ewt, tiny_vectors, tmp_path):
     sweep_dir = tmp_path / "logs/pos_quick/optuna/optuna"
-    first = run_sweep(sweep_command(tiny_ewt, tiny_vectors, tmp_path, 2), tmp_path)
+    first = run_sweep(sweep_command(tiny_ewt, tiny_vectors, 2), tmp_path)
     assert "new Optuna study 'optuna'" in first.stdout + first.stderr
     study = optuna.load_study(study_name="optuna", storage=open_storage(str(sweep_dir / "optuna.journal")))
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 2
@@ -218,7 +218,7 @@ def test_an_optuna_sweep_stores_its_study_in_the_sweep_folder_and_continues_it(t
     assert recorded["search_space"] == {"model.optimizer.lr": "float in [0.003, 0.03], log scale"}
     before = fingerprint(sweep_dir / "0")
 
-    again = run_sweep(sweep_command(tiny_ewt, tiny_vectors, tmp_path, 3), tmp_path)
+    again = run_sweep(sweep_command(tiny_ewt, tiny_vectors, 3), tmp_path)
     assert "it holds 2 finished; 1 of 3 trials to go" in again.stdout + again.stderr
     study = optuna.load_study(study_name="optuna", storage=open_storage(str(sweep_dir / "optuna.journal")))
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
@@ -234,7 +234,7 @@ def test_an_optuna_sweep_stores_its_study_in_the_sweep_folder_and_continues_it(t
 @pytest.mark.slow
 def test_a_sweep_killed_during_its_third_trial_ends_with_four_finished_trials(tiny_ewt, tiny_vectors, tmp_path):
     sweep_dir = tmp_path / "logs/pos_quick/optuna/optuna"
-    command = sweep_command(tiny_ewt, tiny_vectors, tmp_path, 4)
+    command = sweep_command(tiny_ewt, tiny_vectors, 4)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     sweep = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
@@ -259,7 +259,7 @@ def test_a_sweep_killed_during_its_third_trial_ends_with_four_finished_trials(ti
 @pytest.mark.slow
 def test_trials_run_side_by_side_under_joblib_and_share_one_study(tiny_ewt, tiny_vectors, tmp_path):
     sweep_dir = tmp_path / "logs/pos_quick/optuna/optuna"
-    run_sweep([*sweep_command(tiny_ewt, tiny_vectors, tmp_path, 3), "hydra/launcher=parallel",
+    run_sweep([*sweep_command(tiny_ewt, tiny_vectors, 3), "hydra/launcher=parallel",
                "hydra.sweeper.n_jobs=2"], tmp_path)
     study = optuna.load_study(study_name="optuna", storage=open_storage(str(sweep_dir / "optuna.journal")))
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
