@@ -74,7 +74,8 @@ class TextDataModule(L.LightningDataModule):
         self.seed = 0 if seed is None else seed
         self.cache_dir = cache_dir
         self.vocabs = vocabs
-        self.matched_vectors: MatchedVectors | None = None
+        self.matched_vectors: MatchedVectors | None = None  # until a network takes them (`pretrained_rows`)
+        self.vector_keys: set[str] = set()  # the training keys matched to the vectors file, to match them again
         self.trainable_words: int | None = None  # word rows a network trains; the rest come frozen from vectors
         self.splits: dict[str, EncodedSplit] = {}
 
@@ -129,6 +130,7 @@ class TextDataModule(L.LightningDataModule):
                 keys[form.lower() if self.lowercase else form] += count
             # words too rare for a trainable row can still get a frozen one from the file
             trainable = {key for key, count in keys.items() if count >= self.min_word_freq}
+            self.vector_keys = trainable
             self.matched_vectors = match_vectors(spec, trainable, self.lowercase)
             extra = self.matched_vectors.extra_words
         self.vocabs = TextVocabs.build(
@@ -146,10 +148,13 @@ class TextDataModule(L.LightningDataModule):
         log.info("%s: %d items, %d tokens", split, len(encoded), encoded.num_tokens)
 
     def pretrained_rows(self) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """(row indices in the word vocabulary, vectors) for the words the pretrained file has."""
-        if self.matched_vectors is None:
-            return None
-        return self.matched_vectors.rows(self.vocabs.words)
+        """(row indices in the word vocabulary, vectors) for the words the pretrained file has. Handed over, not
+        kept: the network copies them into its embedding, so a second copy here would only hold memory through the
+        whole run (80 MB for GloVe 6B 50d). A later call (another network from the same data) reads the file again."""
+        if self.matched_vectors is None and self.vector_keys:
+            self.matched_vectors = match_vectors(self.vectors_spec, self.vector_keys, self.lowercase)
+        matched, self.matched_vectors = self.matched_vectors, None
+        return None if matched is None else matched.rows(self.vocabs.words)
 
     def _shards(self) -> tuple[int, int]:
         """(number of ranks, this rank) of the trainer that uses this data module; (1, 0) outside one."""
