@@ -19,7 +19,7 @@ install: ## virtualenv (or the active one) + torch (TORCH=..., TORCH_INDEX=...) 
 	@if [ -z "$(VIRTUAL_ENV)" ] && [ ! -x $(VENV)/bin/python ]; then python3 -m venv $(VENV); fi
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(PY) -m pip install --quiet -e ".[dev,tensorboard,launchers,st,hub]"
+	$(PY) -m pip install --quiet -e ".[dev,tensorboard,launchers,st,hub,export]"
 
 install-cpu: ## the same with PyTorch's CPU-only build from its own index (no multi-GB CUDA download)
 	$(MAKE) install TORCH_INDEX=$(CPU_INDEX)

@@ -11,7 +11,7 @@ One table, in one run:
   on the weights) on 10,000 raw SNLI dev sentences given as strings, given as token lists, and a plain padded
   PyTorch loop of the same network over the same sentences already turned into word ids (longest first, batch 64,
   `net.embed` per batch: what a user's own loop over ids does, one stream on every torch thread); the strings once
-  more in each mode `text_pipeline.mode_for` could choose, forced: two network streams (its choice on a CPU with two
+  more in each mode `cpu_streams.mode_for` could choose, forced: two network streams (its choice on a CPU with two
   threads or more), the text work in a background thread (its choice beside a GPU), inline on one stream;
   bf16 rows where the CPU has a bf16 LSTM;
 - the tagger of experiment=pos_quick on the `# text` of EWT test: `Tagger.predict` on the tokens, and the
@@ -50,7 +50,8 @@ from lstmlab.cli import options
 from lstmlab.cli.tag import tag
 from lstmlab.data.token_alignment import read_gold
 from lstmlab.data.tokenize import tokenize
-from lstmlab.inference import text_pipeline
+from lstmlab.inference import cpu_streams
+from lstmlab.runtime import text_pipeline
 from lstmlab.utils.cpu import bf16_lstm_supported
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,14 +84,14 @@ def plain_loop(encoder: SentenceEncoder, ids: list[torch.Tensor], bf16: bool) ->
 @contextlib.contextmanager
 def forced(mode: text_pipeline.Mode | None) -> Iterator[None]:
     """Inference in `mode` whatever the device and thread count; None leaves the choice to
-    `text_pipeline.mode_for` (a counterfactual for this benchmark only)."""
-    mode_for = text_pipeline.mode_for
+    `cpu_streams.mode_for` (a counterfactual for this benchmark only)."""
+    mode_for = cpu_streams.mode_for
     if mode is not None:
-        text_pipeline.mode_for = lambda device: mode
+        cpu_streams.mode_for = lambda device, computes=True: mode
     try:
         yield
     finally:
-        text_pipeline.mode_for = mode_for
+        cpu_streams.mode_for = mode_for
 
 
 MODES: dict[str, text_pipeline.Mode] = {"two network streams": "streams",
@@ -142,7 +143,7 @@ def encoder_rows(texts: list[str], hidden: int, rounds: int, bf16: bool) -> list
 
 
 def mode_now() -> str:
-    return f"the mode chosen here: {text_pipeline.mode_for(torch.device('cpu'))}"
+    return f"the mode chosen here: {cpu_streams.mode_for(torch.device('cpu'))}"
 
 
 def tagger_rows(rounds: int) -> list[Row]:

@@ -10,9 +10,8 @@ import time
 import pytest
 import torch
 
-from lstmlab.inference import text_pipeline
-from lstmlab.inference.cpu_streams import ENOUGH_BATCHES, in_streams, thread_shares
-from lstmlab.inference.text_pipeline import pipelined
+from lstmlab.inference import cpu_streams
+from lstmlab.inference.cpu_streams import ENOUGH_BATCHES, in_streams, mode_for, pipelined, thread_shares
 
 
 @pytest.fixture
@@ -126,7 +125,6 @@ def test_leaving_the_loop_early_stops_the_streams(two_threads):
 
 
 def test_too_little_for_streams_runs_in_the_caller_with_every_thread(two_threads, monkeypatch):
-    monkeypatch.setattr(text_pipeline, "mode_for", lambda device: "streams")
     seen: list[tuple[str, int]] = []
 
     def run(batch):
@@ -134,19 +132,19 @@ def test_too_little_for_streams_runs_in_the_caller_with_every_thread(two_threads
         return batch
 
     small = [[1, 2], list(range(3, 3 + 3 * (ENOUGH_BATCHES - 2)))]  # one batch short of enough, over two chunks
-    assert [chunk for chunk, _ in pipelined(small, batches_of, run, torch.device("cpu"))] == small
+    assert [chunk for chunk, _ in cpu_streams.streamed(iter(small), batches_of, run)] == small
     assert set(seen) == {(threading.current_thread().name, 2)}
-    assert list(pipelined([], batches_of, run, torch.device("cpu"))) == []
+    assert list(cpu_streams.streamed(iter([]), batches_of, run)) == []
     enough = [list(range(3 * ENOUGH_BATCHES))]
-    assert [chunk for chunk, _ in pipelined(enough, batches_of, run, torch.device("cpu"))] == enough
+    assert [chunk for chunk, _ in cpu_streams.streamed(iter(enough), batches_of, run)] == enough
     assert seen[-1][0].startswith("lstmlab-stream-")
 
 
 def test_the_mode_follows_the_device_and_the_thread_count(two_threads):
-    assert text_pipeline.mode_for(torch.device("cpu")) == "streams"
-    assert text_pipeline.mode_for(torch.device("meta")) == "background"
+    assert mode_for(torch.device("cpu")) == "streams"
+    assert mode_for(torch.device("meta")) == "background"
     torch.set_num_threads(1)
-    assert text_pipeline.mode_for(torch.device("cpu")) == "inline"
+    assert mode_for(torch.device("cpu")) == "inline"
 
 
 def test_threads_are_shared_as_evenly_as_they_go():
@@ -158,7 +156,6 @@ def test_threads_are_shared_as_evenly_as_they_go():
 
 def test_a_network_that_barely_computes_runs_inline(two_threads, monkeypatch):
     """A bag of vectors is all text work: two streams would only take turns at the GIL."""
-    monkeypatch.setattr(text_pipeline, "mode_for", lambda device: "streams")
     ran_on: set[str] = set()
 
     def run(batch):

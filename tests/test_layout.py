@@ -11,20 +11,23 @@ from conftest import ROOT
 
 PACKAGE = ROOT / "src" / "lstmlab"
 ALLOWED = {  # folder -> the folders its modules may import from
-    "cli": {"callbacks", "data", "inference", "io", "models", "modules", "sweeps", "tasks", "transfer", "utils"},
-    "inference": {"data", "io", "models", "modules", "utils"},
+    "cli": {"callbacks", "data", "export", "inference", "io", "models", "modules", "runtime", "sweeps", "tasks",
+            "transfer", "utils"},
+    "inference": {"data", "io", "models", "modules", "runtime", "utils"},
+    "runtime": {"data", "io"},  # no torch: the text pipeline, result types and the ONNX back end
     "tasks": {"callbacks", "data", "io", "models", "modules", "utils"},
     "models": {"data", "modules", "utils"},
     "modules": {"utils"},
     "data": {"transfer", "utils"},  # transfer.tasks holds SentEval's file readers, which the classifiers train on
     "transfer": {"data", "utils"},
     "io": {"utils"},
-    "integrations": {"inference", "io", "models", "utils"},  # other libraries' APIs around the inference ones
+    "integrations": {"inference", "io", "models", "runtime", "utils"},
+    "export": {"data", "inference", "io", "models", "modules", "runtime", "tasks", "utils"},  # lstmlab-export's work  # other libraries' APIs around the inference ones
     "callbacks": {"sweeps", "utils"},  # the Optuna pruning callback opens its study
     "sweeps": {"utils"},
     "utils": set(),
     "conf": set(),
-    "__init__.py": {"inference"},  # the package root re-exports the Python APIs
+    "__init__.py": {"inference", "runtime"},  # the package root re-exports the Python APIs
 }
 
 

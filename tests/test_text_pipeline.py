@@ -1,4 +1,4 @@
-"""Inference that overlaps text work with the network (`lstmlab.inference.text_pipeline`): the background stage
+"""Inference that overlaps text work with the network (`lstmlab.runtime.text_pipeline`): the background stage
 keeps the order, hands its errors to the caller and stops when the caller does, and runs beside a GPU network only;
 on inputs of several chunks, encode(), predict() and the ELMo export give every sentence the result it gets alone,
 at its input position, in every mode: text work in the background thread, network streams, inline."""
@@ -18,8 +18,8 @@ from lstmlab import Elmo, SentenceEncoder, Tagger
 from lstmlab.cli import embed as embed_command
 from lstmlab.cli.embed import main as embed
 from lstmlab.data.token_alignment import read_gold
-from lstmlab.inference import text_pipeline
-from lstmlab.inference.text_pipeline import CHUNK_SENTENCES, ahead, longest_first_chunks, prefetched
+from lstmlab.inference import cpu_streams
+from lstmlab.runtime.text_pipeline import CHUNK_SENTENCES, ahead, longest_first_chunks, prefetched
 
 EWT_TRAIN = Path(__file__).resolve().parents[1] / "data" / "ud_english_ewt" / "en_ewt-ud-train.conllu.gz"
 
@@ -34,10 +34,10 @@ def ewt_texts() -> list[str]:
 
 @pytest.fixture(params=["background", "streams", "inline"])
 def text_work(request, monkeypatch):
-    """Each way of sharing the machine (`text_pipeline.mode_for`): the text work in the background thread, as beside
+    """Each way of sharing the machine (`cpu_streams.mode_for`): the text work in the background thread, as beside
     a GPU network; two network streams, as on a CPU with two threads or more (torch set to two here); inline, as on
     one thread. The one seam is set, since no GPU runs here."""
-    monkeypatch.setattr(text_pipeline, "mode_for", lambda device: request.param)
+    monkeypatch.setattr(cpu_streams, "mode_for", lambda device, computes=True: request.param)
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     yield request.param
@@ -96,8 +96,8 @@ def test_items_are_made_in_the_background_thread_exactly_when_that_helps():
         while True:
             yield threading.current_thread().name
 
-    assert next(ahead(names(), torch.device("meta"))) == "lstmlab-prefetch"
-    assert next(ahead(names(), torch.device("cpu"))) == threading.current_thread().name
+    assert next(ahead(names(), cpu_streams.mode_for(torch.device("meta")))) == "lstmlab-prefetch"
+    assert next(ahead(names(), cpu_streams.mode_for(torch.device("cpu")))) == threading.current_thread().name
 
 
 def test_chunks_are_longest_first_and_cover_every_position():

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import BinaryIO, TextIO, TypeVar
 
 from lstmlab.data.errors import DataFormatError
-from lstmlab.io.model_folder import ModelFileError
+from lstmlab.io.model_errors import ModelFileError
 from lstmlab.utils.atomic_file import atomic_file
 from lstmlab.utils.malloc_tuning import tune_malloc
 from lstmlab.utils.onednn_cache import bound_primitive_cache

@@ -20,13 +20,14 @@ from typing import BinaryIO
 
 from tqdm import tqdm
 
+from lstmlab import Elmo
 from lstmlab.cli import options
 from lstmlab.cli.command import run_model_on_input
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
 from lstmlab.data.tokenize import tokenize
-from lstmlab.inference.elmo import Elmo
 from lstmlab.io.elmo_hdf5 import LAYER_CHOICES, ElmoHdf5Writer
+from lstmlab.utils.arrays import as_numpy
 
 CHUNK_LINES = 2048  # lines read and sorted by length at a time (the next ones while the network runs)
 
@@ -54,7 +55,7 @@ def export(elmo: Elmo, handle: Iterable[bytes], name: str, output: Path, *, laye
     ) as progress_bar:
         chunks = chunked(numbered_sentences(handle, name, elmo, tokenized), CHUNK_LINES)
         for batch, result in elmo.represent_chunks(chunks, batch_size, bf16, split=lambda item: item[1]):
-            representations = result.layers.cpu().numpy()
+            representations = as_numpy(result.layers)
             unknown_chars += result.unknown_chars
             for row, (index, tokens) in enumerate(batch):
                 writer.write(index, tokens, representations[:, row, : len(tokens)])

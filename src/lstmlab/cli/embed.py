@@ -24,15 +24,16 @@ from typing import BinaryIO
 import numpy as np
 from tqdm import tqdm
 
+from lstmlab import SentenceEncoder
 from lstmlab.cli import options
 from lstmlab.cli.command import run_model_on_input
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
 from lstmlab.data.tokenize import tokenize
-from lstmlab.inference.sentence_encoder import SentenceEncoder
-from lstmlab.inference.text_pipeline import is_empty
 from lstmlab.io.embedding_writers import WRITERS, open_writer, writer_class
 from lstmlab.io.hub import model_name
+from lstmlab.runtime.text_pipeline import is_empty
+from lstmlab.utils.arrays import as_numpy
 
 # lines read, encoded and written at a time, sorted by length within it (on a GPU, the next chunk prepared while
 # the network encodes): memory is a few chunks, whatever the input size
@@ -73,7 +74,7 @@ def export(encoder: SentenceEncoder, handle: Iterable[bytes], name: str, output:
         chunks = chunked(checked_lines(handle, name, allow_empty), CHUNK_LINES)
         split = str.split if tokenized else tokenize
         for lines, vectors in encoder.encode_chunks(chunks, batch_size, bf16, split, normalize=normalize):
-            writer.write(vectors.cpu().numpy(), lines, _empty_flags(lines))
+            writer.write(as_numpy(vectors), lines, _empty_flags(lines))
             progress_bar.update(len(lines))
         writer.commit()
     return writer.rows, writer.empty_rows

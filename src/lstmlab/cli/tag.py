@@ -13,13 +13,14 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO, TextIO
 
+from lstmlab import Tagger
 from lstmlab.cli import options
 from lstmlab.cli.command import run_model_on_input, text_output
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
 from lstmlab.data.tokenize import tokenize
-from lstmlab.inference.tagger import TaggedSentence, Tagger
-from lstmlab.inference.text_pipeline import is_empty
+from lstmlab.runtime.tagged_sentence import TaggedSentence
+from lstmlab.runtime.text_pipeline import is_empty
 
 UPOS_TAGS = frozenset(
     "ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X".split()

@@ -3,7 +3,8 @@ encoding of token sequences into compact arrays.
 
 Tokens are encoded through a table of their distinct surface forms: each form's word id and characters are
 computed once, and a sentence is stored as form ids. A split then takes 4 bytes per token plus its distinct
-forms, and encoding costs one dictionary lookup per token.
+forms, and encoding costs one dictionary lookup per token. No torch at import: the ONNX runtime encodes text here
+too.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from lstmlab.data.ragged import Ragged, RaggedBuilder
 from lstmlab.data.vocab import Vocab
@@ -49,9 +49,16 @@ class EncodedTokens:
                          self.form_chars.values == char_id)
         return found
 
-    def padded(self, rows: Sequence[int], with_chars: bool = True) -> dict[str, torch.Tensor]:
-        """words [B, T], chars [B, T, L] (0 = padding; left out unless `with_chars`), mask [B, T] for the given
-        sentences."""
+    def padded(self, rows: Sequence[int], with_chars: bool = True, min_chars: int = 1) -> dict:
+        """`padded_arrays` as torch tensors (sharing their memory)."""
+        import torch  # the runtime, which has no torch, reads padded_arrays
+
+        arrays = self.padded_arrays(rows, with_chars, min_chars)
+        return {name: torch.from_numpy(array) for name, array in arrays.items()}
+
+    def padded_arrays(self, rows: Sequence[int], with_chars: bool = True, min_chars: int = 1) -> dict[str, np.ndarray]:
+        """words [B, T] (int64), chars [B, T, L] (0 = padding, L at least `min_chars`; left out unless
+        `with_chars`), mask [B, T] (bool) for the given sentences."""
         form_rows = [self.forms[i] for i in rows]
         lengths = np.array([len(r) for r in form_rows])
         flat = np.concatenate(form_rows)
@@ -62,17 +69,17 @@ class EncodedTokens:
         words[row_of, step_of] = self.form_words[flat]
         mask = np.zeros((batch, steps), dtype=bool)
         mask[row_of, step_of] = True
-        padded = {"words": torch.from_numpy(words), "mask": torch.from_numpy(mask)}
+        padded = {"words": words, "mask": mask}
         if not with_chars:
             return padded
         char_lengths = self.form_chars.lengths[flat]
-        width = max(int(char_lengths.max()), 1)
+        width = max(int(char_lengths.max()), min_chars)
         token_of = np.repeat(np.arange(len(flat)), char_lengths)
         within = np.arange(len(token_of)) - np.repeat(np.cumsum(char_lengths) - char_lengths, char_lengths)
         chars = np.zeros((batch, steps, width), dtype=np.int64)
         source = np.repeat(self.form_chars.offsets[flat], char_lengths) + within
         chars[row_of[token_of], step_of[token_of], within] = self.form_chars.values[source]
-        return {**padded, "chars": torch.from_numpy(chars)}
+        return {**padded, "chars": chars}
 
 
 @dataclass

@@ -22,11 +22,15 @@ from __future__ import annotations
 import functools
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import torch
+
+from lstmlab.runtime import text_pipeline
+
+Mode = Literal["background", "streams", "inline"]
 
 Chunk = TypeVar("Chunk")
 Batch = TypeVar("Batch")
@@ -199,3 +203,40 @@ def _next_job(shared: _Shared) -> tuple[int, int | None, object] | None:
                 return None
             shared.work.wait()
         return None
+
+
+def mode_for(device: torch.device, computes: bool = True) -> Mode:
+    """How text work and a PyTorch network on `device` share the machine (`text_pipeline`): beside an accelerator,
+    text in a background thread; on a CPU with two or more torch threads, network streams; else inline.
+    `computes=False` says the network does next to nothing (a bag of vectors): its time is all text work, which two
+    streams would only take turns at under the GIL (measured: 0.75x inline), so it runs inline."""
+    if device.type != "cpu":
+        return "background"
+    return "streams" if torch.get_num_threads() >= STREAMS and computes else "inline"
+
+
+def pipelined(chunks: Iterable[Chunk], prepare: Callable[[Chunk], Sequence[Batch]], run: Callable[[Batch], Result],
+              device: torch.device, computes: bool = True) -> Iterator[tuple[Chunk, list[Result]]]:
+    """`text_pipeline.pipelined` for a PyTorch network on `device`, the work shared as `mode_for` says (network
+    streams included). `run` enters its own autocast: in streams it runs on another thread (in inference mode)."""
+    mode = mode_for(device, computes)
+    if mode == "streams":
+        return streamed(iter(chunks), prepare, run)
+    return text_pipeline.pipelined(chunks, prepare, run, mode)
+
+
+def streamed(chunks: Iterator[Chunk], prepare: Callable[[Chunk], Sequence[Batch]], run: Callable[[Batch], Result]
+             ) -> Iterator[tuple[Chunk, list[Result]]]:
+    """`text_pipeline.pipelined` in network streams, unless the whole input is too small to be worth them (fewer
+    than `ENOUGH_BATCHES` batches: a single sentence, a short list), which runs here with every thread."""
+    ready_made: list[tuple[Chunk, Sequence[Batch]]] = []
+    batches_made = 0
+    while batches_made < ENOUGH_BATCHES:
+        chunk = next(chunks, None)
+        if chunk is None:
+            for chunk, batches in ready_made:
+                yield chunk, [run(batch) for batch in batches]
+            return
+        ready_made.append((chunk, prepare(chunk)))
+        batches_made += len(ready_made[-1][1])
+    yield from in_streams(ready_made, chunks, prepare, run, STREAMS)

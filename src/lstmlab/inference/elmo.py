@@ -10,26 +10,23 @@ between sentences in training), so its vectors do not depend on what came before
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import torch
 
 from lstmlab.data.text_vocabs import TextVocabs
-from lstmlab.inference.text_pipeline import ahead, check_sentence
+from lstmlab.inference import cpu_streams
+from lstmlab.io.hub import resolve_model_path
 from lstmlab.io.model_folder import load_model_file
 from lstmlab.models.bilm import BiLanguageModel
+from lstmlab.runtime.elmo import Elmo as OnnxElmo
+from lstmlab.runtime.elmo_output import ElmoOutput
+from lstmlab.runtime.onnx_folder import is_onnx_export
+from lstmlab.runtime.text_pipeline import ahead, by_length, check_token_lists
 from lstmlab.utils.cpu import bf16_autocast
 
 Item = TypeVar("Item")
-
-
-@dataclass
-class ElmoOutput:
-    layers: torch.Tensor  # [num_layers, B, T, dim]: the token layer (if it has the LSTMs' width), then each LSTM layer
-    mask: torch.Tensor  # [B, T], True on real tokens
-    unknown_chars: int  # tokens with characters the model never saw in training (read as the unknown character)
 
 
 class Elmo:
@@ -38,11 +35,14 @@ class Elmo:
         self.vocabs = vocabs
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu", revision: str | None = None) -> Elmo:
+    def load(cls, path: str | Path, device: str = "cpu", revision: str | None = None) -> Elmo | OnnxElmo:
         """From a biLM run directory, export folder, `.ckpt` (read with weights_only=True) or Hugging Face Hub id
         (`org/name[@rev]`, or `revision=`); any other model
-        kind is refused with a message that says what it is."""
-        payload, state = load_model_file(path, BiLanguageModel.kind, revision)
+        kind is refused with a message that says what it is. An ONNX export loads the runtime's Elmo (same calls)."""
+        path = resolve_model_path(path, revision)
+        if is_onnx_export(path):
+            return OnnxElmo.load(path, device)
+        payload, state = load_model_file(path, BiLanguageModel.kind)
         return cls(BiLanguageModel.from_saved(payload["net_config"], state).to(device),
                    TextVocabs.from_dict(payload["vocabs"]))
 
@@ -61,16 +61,7 @@ class Elmo:
     def check(self, sentences: Sequence[Sequence[str]], first: int = 0) -> list[list[str]]:
         """Token lists as given, or a ValueError that names the first bad sentence (counted from `first`) and what
         was expected."""
-        token_lists = []
-        for position, tokens in enumerate(sentences, start=first):
-            if isinstance(tokens, str):
-                raise ValueError(f"sentence {position} is a string: give lists of tokens (e.g. text.split())")
-            check_sentence(tokens, position, "represent")
-            if len(tokens) > self.max_sentence_length:
-                raise ValueError(f"sentence {position} has {len(tokens)} tokens; this model reads at most "
-                                 f"{self.max_sentence_length} (net.max_sentence_length): split it")
-            token_lists.append(list(tokens))
-        return token_lists
+        return check_token_lists(sentences, first, self.max_sentence_length)
 
     @torch.inference_mode()
     def __call__(self, sentences: Sequence[Sequence[str]], bf16: bool = False) -> ElmoOutput:
@@ -95,12 +86,11 @@ class Elmo:
             nonlocal seen
             token_lists = self.check([split(item) for item in chunk], first=seen)
             seen += len(chunk)
-            order = sorted(range(len(chunk)), key=lambda row: len(token_lists[row]), reverse=True)
-            batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+            batches = by_length([len(tokens) for tokens in token_lists], batch_size)
             return [([chunk[r] for r in rows], *self._padded([token_lists[r] for r in rows])) for rows in batches]
 
         device = next(self.net.parameters()).device
-        for batches in ahead((padded_batches(chunk) for chunk in chunks), device):
+        for batches in ahead((padded_batches(chunk) for chunk in chunks), cpu_streams.mode_for(device)):
             for items, padded, unknown_chars in batches:
                 yield items, self._represent(padded, unknown_chars, bf16)
 

@@ -22,18 +22,22 @@ from lstmlab.data.batching import BucketBatchSampler, EpochSampler
 from lstmlab.data.text_vocabs import EncodedTokens, TextVocabs
 from lstmlab.data.vectors import load_word_vectors
 from lstmlab.data.vocab import PAD, UNK, Vocab
-from lstmlab.inference.text_pipeline import (
+from lstmlab.inference import cpu_streams
+from lstmlab.io.hub import resolve_model_path
+from lstmlab.io.model_folder import WrongModelKind, load_model_file, model_payload, save_model_folder
+from lstmlab.io.st_files import sentence_transformers_files
+from lstmlab.models.nli_classifier import NLIClassifier, NLIConfig
+from lstmlab.runtime.onnx_folder import is_onnx_export
+from lstmlab.runtime.sentence_encoder import SentenceEncoder as OnnxSentenceEncoder
+from lstmlab.runtime.text_pipeline import (
     Chunk,
     Sentence,
     check_tokens,
     is_empty,
     longest_first_chunks,
-    pipelined,
+    sentences_to_encode,
     tokens_of,
 )
-from lstmlab.io.model_folder import WrongModelKind, load_model_file, model_payload, save_model_folder
-from lstmlab.io.st_files import sentence_transformers_files
-from lstmlab.models.nli_classifier import NLIClassifier, NLIConfig
 from lstmlab.utils.atomic_file import atomic_file
 from lstmlab.utils.cpu import bf16_autocast
 
@@ -46,12 +50,17 @@ class SentenceEncoder:
         self.vocabs = vocabs
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu", revision: str | None = None) -> SentenceEncoder:
+    def load(cls, path: str | Path, device: str = "cpu", revision: str | None = None
+             ) -> SentenceEncoder | OnnxSentenceEncoder:
         """From a run directory, an export folder, a `.ckpt` file (read with weights_only=True) or a Hugging Face
         Hub id (`org/name[@rev]`, or `revision=`) of an NLI model; a model of another kind (a tagger, a language
-        model) is a WrongModelKind (a ModelFileError) that says so."""
+        model) is a WrongModelKind (a ModelFileError) that says so. An ONNX export loads the runtime's SentenceEncoder
+        (same calls)."""
+        path = resolve_model_path(path, revision)
+        if is_onnx_export(path):
+            return OnnxSentenceEncoder.load(path, device)
         try:
-            payload, state = load_model_file(path, NLIClassifier.kind, revision)
+            payload, state = load_model_file(path, NLIClassifier.kind)
         except WrongModelKind as error:
             raise WrongModelKind(f"{error}. SentenceEncoder needs a sentence encoder trained on NLI "
                                  "(lstmlab-train experiment=nli_cpu) or SentenceEncoder.from_vectors(...)") from None
@@ -110,18 +119,13 @@ class SentenceEncoder:
         """
         single = isinstance(sentences, str)
         items = [sentences] if single else list(sentences)
-        for position, sentence in enumerate(items):
-            check_tokens(sentence, position)
-        empty = [i for i, sentence in enumerate(items) if is_empty(sentence)]
-        if empty and not allow_empty:
-            raise ValueError(f"sentence {empty[0]} is empty ({len(empty)} empty in all): there is nothing to encode; "
-                             "pass allow_empty=True to get a zero vector for it")
+        present = sentences_to_encode(items, allow_empty)
         output = torch.zeros(len(items), self.dim, device=self.device)
         # longest first, like sentence-transformers: a memory problem shows at once, and the bar slows down after
-        chunks = longest_first_chunks(items, (i for i, sentence in enumerate(items) if not is_empty(sentence)))
+        chunks = longest_first_chunks(items, present)
         encoded = self.encode_chunks(([items[p] for p in chunk] for chunk in chunks), batch_size, bf16,
                                      normalize=normalize_embeddings)
-        with tqdm(total=len(items) - len(empty), disable=not show_progress_bar, unit="sent", desc="Encoding") as bar:
+        with tqdm(total=len(present), disable=not show_progress_bar, unit="sent", desc="Encoding") as bar:
             for chunk, (_, vectors) in zip(chunks, encoded, strict=True):
                 output[chunk] = vectors
                 bar.update(len(chunk))
@@ -148,7 +152,7 @@ class SentenceEncoder:
 
         computes = self.net.config.encoder != "bag_of_vectors"
         prepare = functools.partial(self._padded_batches, batch_size=batch_size, split=split)
-        for chunk, results in pipelined(chunks, prepare, run, device, computes):
+        for chunk, results in cpu_streams.pipelined(chunks, prepare, run, device, computes):
             vectors = torch.zeros(len(chunk), self.dim, device=device)
             for rows, batch_vectors in results:
                 vectors[rows] = batch_vectors

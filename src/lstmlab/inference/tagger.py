@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -12,19 +11,15 @@ import torch
 from lstmlab.data.batching import BucketBatchSampler, EpochSampler
 from lstmlab.data.tagging_split import TaggedSplit
 from lstmlab.data.text_vocabs import TextVocabs
-from lstmlab.inference.text_pipeline import Chunk, Sentence, check_sentence, longest_first_chunks, pipelined, tokens_of
+from lstmlab.inference import cpu_streams
+from lstmlab.io.hub import resolve_model_path
 from lstmlab.io.model_folder import load_model_file
 from lstmlab.models.bilstm_tagger import BiLSTMTagger
+from lstmlab.runtime.onnx_folder import is_onnx_export
+from lstmlab.runtime.tagged_sentence import TaggedSentence
+from lstmlab.runtime.tagger import Tagger as OnnxTagger
+from lstmlab.runtime.text_pipeline import Chunk, Sentence, check_sentence, in_input_order, tokens_of
 from lstmlab.utils.cpu import bf16_autocast
-
-
-@dataclass
-class TaggedSentence:
-    tokens: list[str]
-    tags: list[str]
-
-    def __iter__(self):
-        return iter(zip(self.tokens, self.tags, strict=True))
 
 
 class Tagger:
@@ -33,10 +28,14 @@ class Tagger:
         self.vocabs = vocabs
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu", revision: str | None = None) -> Tagger:
+    def load(cls, path: str | Path, device: str = "cpu", revision: str | None = None) -> Tagger | OnnxTagger:
         """From a run directory, an export folder, a `.ckpt` file (read with weights_only=True) or a Hugging Face
-        Hub id (`org/name`, `org/name@rev` or `revision=`; an existing local path wins)."""
-        payload, state = load_model_file(path, BiLSTMTagger.kind, revision)
+        Hub id (`org/name`, `org/name@rev` or `revision=`; an existing local path wins). An ONNX export loads the
+        runtime's Tagger (same calls)."""
+        path = resolve_model_path(path, revision)
+        if is_onnx_export(path):
+            return OnnxTagger.load(path, device)
+        payload, state = load_model_file(path, BiLSTMTagger.kind)
         net = BiLSTMTagger.from_saved(payload["net_config"], state)
         return cls(net.to(device), TextVocabs.from_dict(payload["vocabs"]))
 
@@ -58,12 +57,7 @@ class Tagger:
         items = [sentences] if single else list(sentences)
         for position, sentence in enumerate(items):
             check_sentence(sentence, position, "tag")
-        results: list[TaggedSentence | None] = [None] * len(items)
-        chunks = longest_first_chunks(items, range(len(items)))
-        tagged = self.predict_chunks(([items[p] for p in chunk] for chunk in chunks), batch_size, bf16)
-        for chunk, (_, chunk_tagged) in zip(chunks, tagged, strict=True):
-            for position, sentence in zip(chunk, chunk_tagged, strict=True):
-                results[position] = sentence
+        results = in_input_order(items, range(len(items)), lambda chunks: self.predict_chunks(chunks, batch_size, bf16))
         return results[0] if single else results
 
     @torch.inference_mode()
@@ -87,7 +81,7 @@ class Tagger:
                     for row, tokens, tags in zip(rows, token_lists, predicted, strict=True)]
 
         prepare = functools.partial(self._padded_batches, batch_size=batch_size, split=split)
-        for chunk, results in pipelined(chunks, prepare, run, device):
+        for chunk, results in cpu_streams.pipelined(chunks, prepare, run, device):
             tagged: list[TaggedSentence | None] = [None] * len(chunk)
             for batch_tagged in results:
                 for row, sentence in batch_tagged:

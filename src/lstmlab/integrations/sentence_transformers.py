@@ -30,10 +30,10 @@ except ImportError:  # sentence-transformers 5 (not tested here: the st extra in
     from sentence_transformers.models import InputModule
 
 from lstmlab.inference.sentence_encoder import SentenceEncoder
-from lstmlab.inference.text_pipeline import tokens_of
 from lstmlab.io.model_folder import CONFIG_FILE, WEIGHTS_FILE, ModelFileError, load_model_file
 from lstmlab.io.st_files import sentence_transformers_files
 from lstmlab.models.nli_classifier import NLIClassifier
+from lstmlab.runtime.text_pipeline import tokens_of
 from lstmlab.utils.atomic_file import atomic_file
 
 

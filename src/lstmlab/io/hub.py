@@ -13,13 +13,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from lstmlab.io.export_names import CONFIG_FILE, GRAPH_FILE, WEIGHTS_FILE
 from lstmlab.io.model_card import CARD_FILE, read_card, write_model_card
-from lstmlab.io.model_folder import CONFIG_FILE, WEIGHTS_FILE, ModelFileError
+from lstmlab.io.model_errors import ModelFileError
 
 # what an export folder may hold and a Hub repo of lstmlab's gets: lstmlab's two files, the card, and the two
 # files that make an NLI export a sentence-transformers folder too
-EXPORT_FILES = (WEIGHTS_FILE, CONFIG_FILE, CARD_FILE, "modules.json", "config_sentence_transformers.json")
-LOAD_FILES = [WEIGHTS_FILE, CONFIG_FILE]  # what loading needs
+EXPORT_FILES = (WEIGHTS_FILE, GRAPH_FILE, CONFIG_FILE, CARD_FILE, "modules.json", "config_sentence_transformers.json")
+LOAD_FILES = [WEIGHTS_FILE, GRAPH_FILE, CONFIG_FILE]  # what loading needs (a PyTorch export or an ONNX one)
 INSTALL_HINT = "pip install 'lstmlab[hub]'"
 
 # the Hub's repo id rule (huggingface_hub.utils.validate_repo_id): `org/name` of letters, digits, `-`, `_`, `.`,

@@ -32,25 +32,19 @@ import torch
 from safetensors.torch import load as safetensors_load
 from safetensors.torch import save as safetensors_save
 
+from lstmlab.io.export_names import CONFIG_FILE, GRAPH_FILE, WEIGHTS_FILE
+from lstmlab.io.hub import resolve_model_path
+from lstmlab.io.model_errors import ModelFileError, NotAnExportFolder, WrongModelKind
 from lstmlab.io.st_files import MODULES_FILE, ST_CONFIG_FILE
 from lstmlab.utils.atomic_file import atomic_file, naming_output
 
 FORMAT_VERSION = 2  # what this lstmlab writes
 PAYLOAD_KEY = "lstmlab"  # the safetensors header entry that holds the payload
-WEIGHTS_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
-EXPORT_WRITES = (WEIGHTS_FILE, CONFIG_FILE, MODULES_FILE, ST_CONFIG_FILE)  # what a save writes (and replaces)
+EXPORT_WRITES = (WEIGHTS_FILE, CONFIG_FILE, MODULES_FILE, ST_CONFIG_FILE, GRAPH_FILE)  # what saves write (and replace)
 
 State = dict[str, torch.Tensor]
-
-
-class ModelFileError(ValueError):
-    """A model file that cannot be used here: missing, damaged, of another model kind, or of a format this lstmlab
-    does not read."""
-
-
-class WrongModelKind(ModelFileError):
-    """A readable model of another kind than the one asked for (a tagger given to SentenceEncoder)."""
+__all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "ModelFileError", "NotAnExportFolder", "WrongModelKind", "load_model_file",
+           "save_model_folder"]
 
 
 def _installed_version() -> str | None:
@@ -68,11 +62,6 @@ LSTMLAB_VERSION = _installed_version()
 def model_payload(kind: str, net_config: dict, vocabs: dict) -> dict:
     return {"format_version": FORMAT_VERSION, "lstmlab_version": LSTMLAB_VERSION, "kind": kind,
             "net_config": net_config, "vocabs": vocabs}
-
-
-class NotAnExportFolder(ModelFileError):
-    """A save aimed at a file, or at a folder of other files than an lstmlab export: refused, since writing there
-    could mix a model into (or, replacing the folder, delete) what a user keeps."""
 
 
 def _safetensors_header(data: bytes) -> dict:
@@ -134,16 +123,27 @@ def save_model_folder(folder: str | Path, payload: dict, state_dict: State,
     weights = safetensors_save({k: v.detach().cpu().contiguous() for k, v in state_dict.items()},
                                metadata={PAYLOAD_KEY: json.dumps(payload, ensure_ascii=False)})
     texts = {CONFIG_FILE: json.dumps(payload, indent=1, ensure_ascii=False), **(extra_files or {})}
+    contents = {WEIGHTS_FILE: weights, **{name: text.encode() for name, text in texts.items()}}
+    return replace_export_files(folder, contents, WEIGHTS_FILE)
+
+
+def replace_export_files(folder: Path, contents: dict[str, bytes], read_first: str) -> Path:
+    """Write `contents` ({name: bytes}) into the export folder `folder` (checked by `check_save_target`), each file
+    through a temporary sibling renamed into place once all are written, `read_first` (the file loading reads)
+    last; the other files an export writes (`EXPORT_WRITES`) that `contents` lacks are removed. A new folder that
+    fails is removed again."""
+    check_save_target(folder)
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        # atomic_file renames each file into place when the stack closes, last entered first: the weights last
+        # atomic_file renames each file into place when the stack closes, last entered first
         with naming_output(folder, folder), ExitStack() as files:
-            files.enter_context(atomic_file(folder / WEIGHTS_FILE)).write_bytes(weights)
-            for name, text in texts.items():
-                files.enter_context(atomic_file(folder / name)).write_text(text, encoding="utf-8")
+            files.enter_context(atomic_file(folder / read_first)).write_bytes(contents[read_first])
+            for name, data in contents.items():
+                if name != read_first:
+                    files.enter_context(atomic_file(folder / name)).write_bytes(data)
             for name in EXPORT_WRITES:
-                if name not in texts and name != WEIGHTS_FILE:
+                if name not in contents:
                     (folder / name).unlink(missing_ok=True)
     except BaseException:
         if created:
@@ -222,6 +222,9 @@ def _find_model_file(path: Path) -> Path:
                       path / "checkpoints" / "last.ckpt"):
         if candidate.is_file():
             return candidate
+    if (path / GRAPH_FILE).is_file():
+        raise ModelFileError(f"{path}: an ONNX export, which Tagger / SentenceEncoder / Elmo.load and lstmlab-tag, "
+                             "-embed and -elmo run; this needs the PyTorch model it was exported from")
     raise ModelFileError(
         f"{path}: no model found; expected a .ckpt file, an export folder with {CONFIG_FILE} and {WEIGHTS_FILE}, "
         "or a run directory holding model/ or checkpoints/"
@@ -249,8 +252,6 @@ def load_model_file(path: str | Path, kind: str | None = None, revision: str | N
     """(payload, network state dict) from any model path or Hugging Face Hub id (`org/name`, `org/name@rev`, or
     `revision=`; see `lstmlab.io.hub`), in today's format (older ones upgraded); refuses other model kinds and
     formats this lstmlab does not read with a clear message (`kind=None` accepts any kind)."""
-    from lstmlab.io.hub import resolve_model_path  # hub reads this module's names
-
     path = resolve_model_path(path, revision)
     found = _find_model_file(path)
     if found.name == WEIGHTS_FILE:

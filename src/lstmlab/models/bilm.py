@@ -71,6 +71,7 @@ def add_word_boundaries(chars: torch.Tensor, num_chars: int) -> torch.Tensor:
 
 class BiLanguageModel(nn.Module):
     kind = "bilm"  # the model kind saved models of this network carry
+    distinct_words = True  # `sentence_layers`' character CNN reads each distinct word once (False: the ONNX graph)
 
     def __init__(self, config: BiLMConfig) -> None:
         super().__init__()
@@ -169,16 +170,20 @@ class BiLanguageModel(nn.Module):
         (`has_token_layer`) the first is the token encoder's output, twice, to the same width; then, for each
         LSTM layer, [forward layer k; backward layer k]. Both LMs
         first read the sentence boundary token, as they did between sentences in training; a sentence's
-        vectors do not depend on the others in its batch (zero at padding)."""
+        vectors do not depend on the others in its batch (zero at padding). With `distinct_words` the character
+        CNN reads each distinct word of the batch once (a batch has about half as many); without, every position
+        (the ONNX graph: ONNX has no unique over rows), with the same result."""
         batch, steps = mask.shape
         lengths = mask.sum(dim=1)
-        width = max(chars.shape[-1], len(self.boundary_chars))
-        chars = F.pad(chars, (0, width - chars.shape[-1]))
-        boundary = F.pad(self.boundary_chars, (0, width - len(self.boundary_chars))).expand(batch, 1, width)
-        # the character CNN reads each distinct word of the batch once (a batch has about half as many)
-        distinct, inverse = torch.unique(torch.cat([boundary, chars], dim=1).flatten(0, 1), dim=0,
-                                         return_inverse=True)
-        tokens = self.embed_tokens(distinct)[inverse].view(batch, steps + 1, -1)  # [B, 1 + T, D]
+        if chars.shape[-1] < len(self.boundary_chars):
+            chars = F.pad(chars, (0, len(self.boundary_chars) - chars.shape[-1]))
+        boundary = F.pad(self.boundary_chars, (0, chars.shape[-1] - len(self.boundary_chars))).expand(batch, 1, -1)
+        sequence = torch.cat([boundary, chars], dim=1)  # [B, 1 + T, L]
+        if self.distinct_words:
+            distinct, inverse = torch.unique(sequence.flatten(0, 1), dim=0, return_inverse=True)
+            tokens = self.embed_tokens(distinct)[inverse].view(batch, steps + 1, -1)  # [B, 1 + T, D]
+        else:
+            tokens = self.embed_tokens(sequence)
         start, words = tokens[:, :1], tokens[:, 1:]
         forward_layers, _ = self.forward_lm(tokens)
         backward_layers, _ = self.backward_lm(torch.cat([start, reverse_within_length(words, lengths)], dim=1))

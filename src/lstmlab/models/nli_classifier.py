@@ -45,6 +45,16 @@ class NLIConfig:
             raise ValueError(f"model.net.activation must be tanh or relu, got {self.activation!r}")
 
 
+def kept_first(keep: torch.Tensor) -> torch.Tensor:
+    """order [B, T]: the positions where `keep` is True, in order, then the others, in order (a stable sort of
+    ~keep), built from cumulative sums and a scatter, which ONNX exports (a stable argsort it does not)."""
+    kept = keep.long().cumsum(dim=1)
+    dropped = (~keep).long().cumsum(dim=1)
+    target = torch.where(keep, kept - 1, kept[:, -1:] + dropped - 1)  # where each input position goes
+    positions = torch.arange(keep.shape[1], device=keep.device).expand_as(target)
+    return torch.empty_like(target).scatter_(1, target, positions)
+
+
 class NLIClassifier(nn.Module):
     kind = "nli"  # the model kind saved models of this network carry
 
@@ -106,8 +116,8 @@ class NLIClassifier(nn.Module):
         order = torch.arange(words.shape[1], device=words.device).expand_as(words)
         if self.config.oov == "drop":
             keep = mask & ~unknown
-            keep = torch.where(keep.any(dim=1, keepdim=True), keep, mask)
-            order = torch.argsort((~keep).to(torch.uint8), dim=1, stable=True)
+            keep = keep | (mask & ~keep.any(dim=1, keepdim=True))  # a sentence of unknown words only: all kept
+            order = kept_first(keep)
             words, mask = words.gather(1, order), keep.gather(1, order)
             unknown = unknown.gather(1, order) & mask
         words = words.masked_fill(unknown, self.words.unk_index).masked_fill(~mask, self.words.padding_index)

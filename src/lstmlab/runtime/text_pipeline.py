@@ -1,7 +1,9 @@
 """Text work beside the network, for inference on many sentences. Sentences come in chunks; each chunk is
 prepared (read, tokenized, looked up, padded into batches) and its batches run through the network. Chunks come out
 in the order they were made and each sentence's result lands at its input position, so results stay deterministic
-and in input order. How the two kinds of work share the machine depends on where the network runs (`mode_for`):
+and in input order. Both back ends use this module, PyTorch's and the ONNX runtime's, so it imports no torch. How the
+two kinds of work share the machine depends on where the network runs (the `mode` a back end passes; PyTorch's is
+`cpu_streams.mode_for`, the runtime's `inline`):
 
 - beside an accelerator (a GPU), the next chunks are prepared in a background thread (`prefetched`) while the
   network runs the current one; torch releases the GIL inside its kernels, so the two overlap;
@@ -21,17 +23,14 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Literal, TypeVar
 
-import torch
-
 from lstmlab.data.tokenize import tokenize
-from lstmlab.inference.cpu_streams import ENOUGH_BATCHES, STREAMS, in_streams
 
 Item = TypeVar("Item")
 Batch = TypeVar("Batch")
 Result = TypeVar("Result")
 Sentence = str | Sequence[str]  # raw text, or its tokens
 Chunk = TypeVar("Chunk", bound=Sequence[Sentence])
-Mode = Literal["background", "streams", "inline"]
+Mode = Literal["background", "inline"]
 _DONE = object()
 CHUNK_SENTENCES = 1024  # sentences prepared at a time: large enough to batch by length, small enough to start soon
 
@@ -73,6 +72,18 @@ def check_sentence(sentence: Sentence, position: int, task: str) -> None:
     check_tokens(sentence, position)
 
 
+def sentences_to_encode(items: Sequence[Sentence], allow_empty: bool) -> list[int]:
+    """The positions of the non-empty sentences, after `check_tokens` on each; an empty one is a ValueError unless
+    `allow_empty` (it gets a zero vector)."""
+    for position, sentence in enumerate(items):
+        check_tokens(sentence, position)
+    empty = [i for i, sentence in enumerate(items) if is_empty(sentence)]
+    if empty and not allow_empty:
+        raise ValueError(f"sentence {empty[0]} is empty ({len(empty)} empty in all): there is nothing to encode; "
+                         "pass allow_empty=True to get a zero vector for it")
+    return [i for i, sentence in enumerate(items) if not is_empty(sentence)]
+
+
 def longest_first_chunks(sentences: Sequence[Sentence], positions: Iterable[int],
                          size: int = CHUNK_SENTENCES) -> list[list[int]]:
     """`positions` into `sentences`, longest first, cut into chunks of `size`: strings are measured in characters,
@@ -81,57 +92,60 @@ def longest_first_chunks(sentences: Sequence[Sentence], positions: Iterable[int]
     return [ordered[start : start + size] for start in range(0, len(ordered), size)]
 
 
+def by_length(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Rows cut into batches of similar lengths, longest first (each later batch fits in memory an earlier freed)."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__, reverse=True)
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def in_input_order(items: Sequence[Sentence], positions: Iterable[int],
+                   run: Callable[[Iterator[list[Sentence]]], Iterator[tuple[object, Sequence[Result]]]]
+                   ) -> list[Result | None]:
+    """The results of `run` (chunks of sentences in, (chunk, a result per sentence) out) over the items at
+    `positions`, in longest-first chunks, each put back at its input position; None at the other positions."""
+    results: list[Result | None] = [None] * len(items)
+    chunks = longest_first_chunks(items, positions)
+    for chunk, (_, chunk_results) in zip(chunks, run([items[p] for p in chunk] for chunk in chunks), strict=True):
+        for position, result in zip(chunk, chunk_results, strict=True):
+            results[position] = result
+    return results
+
+
+def check_token_lists(sentences: Sequence[Sequence[str]], first: int, max_length: int) -> list[list[str]]:
+    """Token lists as given, or a ValueError that names the first bad sentence (counted from `first`) and what was
+    expected: a string instead of tokens, an empty sentence, a blank token, more tokens than `max_length`."""
+    token_lists = []
+    for position, tokens in enumerate(sentences, start=first):
+        if isinstance(tokens, str):
+            raise ValueError(f"sentence {position} is a string: give lists of tokens (e.g. text.split())")
+        check_sentence(tokens, position, "represent")
+        if len(tokens) > max_length:
+            raise ValueError(f"sentence {position} has {len(tokens)} tokens; this model reads at most "
+                             f"{max_length} (net.max_sentence_length): split it")
+        token_lists.append(list(tokens))
+    return token_lists
+
+
 class _Failed:
     def __init__(self, error: BaseException) -> None:
         self.error = error
 
 
-def mode_for(device: torch.device) -> Mode:
-    """How text work and a network on `device` share the machine (see above)."""
-    if device.type != "cpu":
-        return "background"
-    return "streams" if torch.get_num_threads() >= STREAMS else "inline"
-
-
 def pipelined(chunks: Iterable[Chunk], prepare: Callable[[Chunk], Sequence[Batch]], run: Callable[[Batch], Result],
-              device: torch.device, computes: bool = True) -> Iterator[tuple[Chunk, list[Result]]]:
-    """(chunk, [run(batch) for batch in prepare(chunk)]) for each chunk, in order, the work shared as `mode_for`
-    says. An error in `chunks`, `prepare` or `run` reaches the caller with its message, after the chunks before its
-    own. `run` enters its own autocast: in streams it runs on another thread (in inference mode). `computes=False`
-    says the network does next to nothing (a bag of vectors): its time is all text work, which two streams would
-    only take turns at under the GIL (measured: 0.75x inline), so it runs inline."""
-    mode = mode_for(device)
-    if mode == "streams" and not computes:
-        mode = "inline"
+              mode: Mode) -> Iterator[tuple[Chunk, list[Result]]]:
+    """(chunk, [run(batch) for batch in prepare(chunk)]) for each chunk, in order, the work shared as `mode` says.
+    An error in `chunks`, `prepare` or `run` reaches the caller with its message, after the chunks before its own.
+    (PyTorch's network streams are `cpu_streams.pipelined`.)"""
     if mode == "background":
         prepared = prefetched((chunk, prepare(chunk)) for chunk in chunks)
         return ((chunk, [run(batch) for batch in batches]) for chunk, batches in prepared)
-    if mode == "inline":
-        return ((chunk, [run(batch) for batch in prepare(chunk)]) for chunk in chunks)
-    return _streamed(iter(chunks), prepare, run)
+    return ((chunk, [run(batch) for batch in prepare(chunk)]) for chunk in chunks)
 
 
-def _streamed(chunks: Iterator[Chunk], prepare: Callable[[Chunk], Sequence[Batch]], run: Callable[[Batch], Result]
-              ) -> Iterator[tuple[Chunk, list[Result]]]:
-    """`pipelined` in network streams, unless the whole input is too small to be worth them (fewer than
-    `ENOUGH_BATCHES` batches: a single sentence, a short list), which runs here with every thread."""
-    ready_made: list[tuple[Chunk, Sequence[Batch]]] = []
-    batches_made = 0
-    while batches_made < ENOUGH_BATCHES:
-        chunk = next(chunks, _DONE)
-        if chunk is _DONE:
-            for chunk, batches in ready_made:
-                yield chunk, [run(batch) for batch in batches]
-            return
-        ready_made.append((chunk, prepare(chunk)))
-        batches_made += len(ready_made[-1][1])
-    yield from in_streams(ready_made, chunks, prepare, run, STREAMS)
-
-
-def ahead(items: Iterable[Item], device: torch.device) -> Iterator[Item]:
+def ahead(items: Iterable[Item], mode: Mode) -> Iterator[Item]:
     """The items of `items` in order: made in a background thread (`prefetched`) beside an accelerator, else each
     when it is asked for (the ELMo export, whose outputs per chunk are too large to hold for streams)."""
-    return prefetched(items) if mode_for(device) == "background" else iter(items)
+    return prefetched(items) if mode == "background" else iter(items)
 
 
 def prefetched(items: Iterable[Item], depth: int = 2) -> Iterator[Item]:

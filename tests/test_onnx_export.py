@@ -1,0 +1,153 @@
+"""`lstmlab-export --format onnx` and the runtime that reads its folders: every family exported from a real (tiny)
+training run, loaded through the calls users know, compared with the PyTorch model on held-out sentences; the
+int8 gate; refusals that write nothing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from lstmlab.cli.embed import main as embed
+from lstmlab.cli.export import main as export
+from lstmlab.cli.tag import main as tag
+from lstmlab.data.conllu_reader import read_conllu
+from lstmlab.data.nli_readers import read_nli_jsonl
+from lstmlab.export.onnx_export import export_onnx
+from lstmlab.export.onnx_graphs import ExportRefused
+from lstmlab.inference.elmo import Elmo
+from lstmlab.inference.sentence_encoder import SentenceEncoder
+from lstmlab.inference.tagger import Tagger
+from lstmlab.io.model_errors import ModelFileError, NotAnExportFolder, WrongModelKind
+from lstmlab.runtime import Elmo as OnnxElmo
+from lstmlab.runtime import SentenceEncoder as OnnxSentenceEncoder
+from lstmlab.runtime import Tagger as OnnxTagger
+from lstmlab.runtime.viterbi import viterbi
+
+pytest.importorskip("onnxruntime", reason="the export extra: pip install 'lstmlab[export]'")
+
+
+@pytest.fixture(scope="module")
+def tagger_export(trained, tmp_path_factory):
+    run, _ = trained
+    folder = tmp_path_factory.mktemp("exports") / "tagger-onnx"
+    assert export(["--model", str(run), "--format", "onnx", "-o", str(folder)]) == 0
+    return run, folder
+
+
+def test_a_tagger_exports_and_tags_as_the_pytorch_model_does(tagger_export, tiny_ewt):
+    run, folder = tagger_export
+    assert sorted(path.name for path in folder.iterdir()) == ["README.md", "config.json", "model.onnx"]
+    manifest = json.loads((folder / "config.json").read_text())
+    assert (manifest["format"], manifest["kind"], manifest["precision"]) == ("lstmlab-onnx", "tagger", "fp32")
+    assert manifest["checked_on"] == str(tiny_ewt["dev"])  # the run's validation file, from its model card
+    assert manifest["checks"]["fp32_tags_identical"] == 1.0
+    assert "## ONNX export (fp32)" in (folder / "README.md").read_text()
+
+    onnx_tagger = Tagger.load(folder)  # PyTorch's class hands an ONNX export to the runtime
+    assert isinstance(onnx_tagger, OnnxTagger)
+    sentences = [sentence["tokens"] for sentence in read_conllu(tiny_ewt["test"])]
+    got, want = onnx_tagger.predict(sentences), Tagger.load(run).predict(sentences)
+    assert [s.tags for s in got] == [s.tags for s in want]
+    assert onnx_tagger.predict("The cat sat on the mat .").tokens == ["The", "cat", "sat", "on", "the", "mat", "."]
+    assert onnx_tagger.tags == Tagger.load(run).tags
+
+
+def test_lstmlab_tag_runs_an_export_as_it_runs_a_run(tagger_export, tmp_path):
+    run, folder = tagger_export
+    raw = tmp_path / "raw.txt"
+    raw.write_text("The quick brown fox jumps over the lazy dog.\nI love it!\n", encoding="utf-8")
+    assert tag(["--model", str(folder), str(raw), "-o", str(tmp_path / "onnx.conllu")]) == 0
+    assert tag(["--model", str(run), str(raw), "-o", str(tmp_path / "torch.conllu")]) == 0
+    assert (tmp_path / "onnx.conllu").read_text() == (tmp_path / "torch.conllu").read_text()
+
+
+def test_an_export_is_refused_where_the_pytorch_model_is_needed_or_another_kind_expected(tagger_export):
+    _, folder = tagger_export
+    with pytest.raises(WrongModelKind, match="'tagger' model, expected a 'nli'"):
+        SentenceEncoder.load(folder)
+    with pytest.raises(ModelFileError, match="an ONNX export.*needs the PyTorch model"):
+        export_onnx(str(folder), folder.parent / "again")
+
+
+def test_int8_is_checked_against_fp32_accuracy_and_refused_without_gold_labels(trained, tmp_path):
+    run, _ = trained
+    folder = tmp_path / "int8"
+    report = export_onnx(str(run), folder, int8=True)
+    figures = report.check.figures
+    assert report.precision == "int8" and json.loads((folder / "config.json").read_text())["precision"] == "int8"
+    assert figures["fp32_acc"] - figures["int8_acc"] <= 0.002  # the gate it passed
+    assert OnnxTagger.load(folder).predict("A sentence .").tags  # it runs
+    # a model folder without its run's card names no validation data: int8 cannot be checked, nothing is written
+    plain = tmp_path / "plain"
+    shutil.copytree(run / "model", plain)
+    (plain / "README.md").unlink()
+    with pytest.raises(ExportRefused, match="int8 needs held-out data with gold labels.*--check-data FILE"):
+        export_onnx(str(plain), tmp_path / "refused", int8=True)
+    assert not (tmp_path / "refused").exists()
+
+
+def test_an_export_never_writes_into_a_folder_of_other_files(trained, tmp_path):
+    run, _ = trained
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me", encoding="utf-8")
+    assert export(["--model", str(run), "-o", str(folder)]) == 2
+    assert sorted(path.name for path in folder.iterdir()) == ["notes.txt"]
+    with pytest.raises(NotAnExportFolder):
+        export_onnx(str(run), folder)
+
+
+def test_a_sentence_encoder_exports_with_vectors_within_1e4(trained_nli, tmp_path, tiny_snli):
+    run, _ = trained_nli
+    folder = tmp_path / "encoder-onnx"
+    report = export_onnx(str(run), folder)
+    assert report.check.figures["fp32_max_abs_difference"] <= 1e-4
+    assert report.check.figures["pytorch_acc"] == report.check.figures["fp32_acc"]
+    sentences = [" ".join(pair["premise"]) for pair in read_nli_jsonl(tiny_snli["test"])]
+    onnx_encoder = SentenceEncoder.load(folder)
+    assert isinstance(onnx_encoder, OnnxSentenceEncoder)
+    got = onnx_encoder.encode(sentences, normalize_embeddings=True)
+    want = SentenceEncoder.load(run).encode(sentences, normalize_embeddings=True)
+    assert got.shape == want.shape and np.abs(got - want).max() < 1e-5
+    assert onnx_encoder.encode("A man plays.").shape == (onnx_encoder.dim,)
+    with pytest.raises(ValueError, match="sentence 1 is empty"):
+        onnx_encoder.encode(["A man plays.", " "])
+    output = tmp_path / "vectors.npy"
+    source = tmp_path / "sentences.txt"
+    source.write_text("\n".join(sentences[:20]) + "\n", encoding="utf-8")
+    assert embed(["--model", str(folder), str(source), "-o", str(output)]) == 0
+    assert np.abs(np.load(output) - SentenceEncoder.load(run).encode(sentences[:20])).max() < 1e-5
+
+
+def test_a_bilm_exports_as_elmo_with_every_layer_within_1e4(trained_bilm, tmp_path):
+    run, _ = trained_bilm
+    folder = tmp_path / "elmo-onnx"
+    report = export_onnx(str(run), folder)
+    assert report.check.figures["fp32_max_abs_difference"] <= 1e-4
+    sentences = [["Fellow", "citizens", "of", "the", "Senate", "."], ["We", "observe", "today", "."]]
+    onnx_elmo = Elmo.load(folder)
+    assert isinstance(onnx_elmo, OnnxElmo)
+    got, want = onnx_elmo(sentences), Elmo.load(run)(sentences)
+    assert got.layers.shape == tuple(want.layers.shape) and onnx_elmo.num_layers == want.layers.shape[0]
+    assert np.abs(got.layers - want.layers.numpy()).max() < 1e-4
+    assert (got.mask == want.mask.numpy()).all()
+
+
+def test_numpy_viterbi_decodes_as_the_crf_does():
+    import torch
+
+    from lstmlab.modules.crf import CRF
+
+    torch.manual_seed(0)
+    crf = CRF(5)
+    for parameter in crf.parameters():
+        torch.nn.init.normal_(parameter)
+    emissions = torch.randn(4, 9, 5)
+    mask = torch.arange(9).expand(4, 9) < torch.tensor([[9], [5], [1], [7]])
+    want = crf.decode(emissions, mask).numpy()
+    got = viterbi(emissions.numpy(), mask.numpy(), crf.transitions.detach().numpy(), crf.start.detach().numpy(),
+                  crf.end.detach().numpy())
+    assert (got == want).all()
