@@ -10,7 +10,7 @@ CPU_INDEX := https://download.pytorch.org/whl/cpu
 RUN_ENV := MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 ARGS ?=
 
-.PHONY: help install install-cpu train train-bilm train-nli train-full test test-install test-full test-docs lint long-memory bench bench-kernels bench-data bench-nli bench-bilm embed clean
+.PHONY: help install install-cpu train train-bilm train-nli train-full test test-install test-full test-docs wheel-runtime lint long-memory bench bench-kernels bench-data bench-nli bench-bilm embed clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -39,14 +39,19 @@ train-full: ## the full-quality tagger (experiment=pos_ewt)
 test: ## the test suite (fast tests; what CI runs)
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q
 
-test-install: ## the built wheel installed from scratch into a fresh virtualenv and run from a temporary folder (CI runs it)
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q -m slow tests/test_packaging.py
+test-install: ## the built wheels (lstmlab, lstmlab-runtime) installed from scratch into fresh virtualenvs and run from a temporary folder (CI runs it)
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q -m slow tests/test_packaging.py tests/test_runtime_install.py
 
 test-full: ## every test, including the slow ones
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q -m ""
 
 test-docs: ## every command and Python block of README.md and docs/*.md, run as written in a fresh clone (CI runs it)
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q -m "" tests/test_docs_commands.py
+
+wheel-runtime: ## the torch-free runtime's wheel (pip install lstmlab-runtime) in dist/: ONNX exports with numpy and ONNX Runtime
+	rm -rf build/runtime && mkdir -p build/runtime dist
+	cp -r src LICENSE packaging/runtime/pyproject.toml packaging/runtime/README.md build/runtime/
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist build/runtime
 
 lint: ## ruff
 	$(PY) -m ruff check src tests bench scripts
