@@ -1,10 +1,13 @@
-"""What a training run holds in memory: the pretrained vectors are handed to the network, not kept beside it."""
+"""What a training run holds in memory (bench/train_memory.py measures it): the pretrained vectors are handed to the
+network, not kept beside it; the char LSTM reads each distinct word of a batch once; oneDNN's kernel cache is capped."""
 
 from __future__ import annotations
 
 import hydra
 import torch
 from conftest import TINY_MODEL, compose_config, tiny_data_overrides
+
+from lstmlab.modules.char_lstm import CharLSTM
 
 
 def test_the_data_module_lets_go_of_the_vectors_once_a_network_has_them(tiny_ewt, tiny_vectors, tmp_path):
@@ -26,3 +29,37 @@ def test_the_data_module_lets_go_of_the_vectors_once_a_network_has_them(tiny_ewt
     second = build()  # another network from the same data reads the file again and starts alike
     assert torch.equal(first, second)
     assert datamodule.matched_vectors is None
+
+
+def test_the_char_lstm_reads_each_distinct_word_once_in_training_with_the_same_result():
+    torch.manual_seed(0)
+    encoder = CharLSTM(num_chars=12, char_dim=6, hidden_size=5)
+    hello, hi, padding = [3, 4, 5, 5, 6], [3, 7, 0, 0, 0], [0] * 5
+    chars = torch.tensor([[hello, hi, hello, padding], [hi, hi, hello, padding]])  # 8 slots, 3 distinct rows
+    rows_read = []
+    encoder.lstm.register_forward_hook(lambda module, inputs, output: rows_read.append(inputs[0].shape[0]))
+
+    def run(training: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        encoder.zero_grad()
+        output = encoder.train(training)(chars)
+        (output * torch.linspace(-1, 1, output.numel()).view_as(output)).sum().backward()
+        return output.detach(), [p.grad.clone() for p in encoder.parameters()]
+
+    trained, trained_grads = run(training=True)
+    every_slot, every_slot_grads = run(training=False)  # no dropout here: only the reading differs
+    assert rows_read == [3, 8]
+    torch.testing.assert_close(trained, every_slot)
+    assert trained[0, 3].abs().sum() == 0  # a padding slot still gets zeros
+    for grad, reference in zip(trained_grads, every_slot_grads, strict=True):
+        torch.testing.assert_close(grad, reference)
+
+
+def test_training_caps_onednn_kernel_cache_unless_the_user_sets_it(tmp_path, monkeypatch):
+    """lstmlab-train's job runs with oneDNN's primitive cache at 64 kernels (Hydra's env_set): at its default of
+    1,024 the kernels of every batch shape a run meets held ~0.8 GB."""
+    monkeypatch.delenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", raising=False)
+    cfg = compose_config("train.yaml", ["experiment=pos_ewt"], tmp_path)
+    assert cfg.hydra.job.env_set.ONEDNN_PRIMITIVE_CACHE_CAPACITY == "64"
+    monkeypatch.setenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "1024")
+    cfg = compose_config("train.yaml", ["experiment=pos_ewt"], tmp_path)
+    assert cfg.hydra.job.env_set.ONEDNN_PRIMITIVE_CACHE_CAPACITY == "1024"

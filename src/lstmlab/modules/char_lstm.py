@@ -19,8 +19,16 @@ class CharLSTM(nn.Module):
         self.padding_index = padding_index
 
     def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        """In training each distinct word of the batch is read once: autograd keeps the LSTM's workspace for every
+        word it reads until the backward pass, and a batch (padding slots included) repeats most of its words. The
+        outputs are the same, since each word is read alone (docs/benchmarks.md, "Training memory against Flair").
+        Evaluation reads every slot, a graph that ONNX export traces as it is."""
         leading = chars.shape[:-1]
         flat = chars.reshape(-1, chars.shape[-1])
+        if self.training:
+            flat, word_of_slot = torch.unique(flat, dim=0, return_inverse=True)
         mask = flat != self.padding_index
         _, final = self.lstm(self.embedding(flat), mask, return_final=True)
+        if self.training:
+            final = final[word_of_slot]
         return final.reshape(*leading, self.output_dim)
