@@ -41,6 +41,7 @@ from lstmlab.tasks.base import Task
 from lstmlab.utils.atomic_file import atomic_file
 from lstmlab.utils.cpu import check_precision_supported
 from lstmlab.utils.malloc_tuning import tune_malloc
+from lstmlab.utils.onednn_cache import bound_primitive_cache
 from lstmlab.utils.slurm import requeued_checkpoint
 from lstmlab.utils.torch_threads import set_torch_threads
 
@@ -218,6 +219,7 @@ def _summary(cfg: DictConfig, model: Task, best: str, export_dir: Path, metrics:
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="train.yaml")
 def run(cfg: DictConfig) -> float | None:
     tune_malloc()
+    bound_primitive_cache()
     metrics = train(cfg)
     optimized = cfg.get("optimized_metric")
     return metrics.get(optimized) if optimized else None
