@@ -10,7 +10,7 @@ CPU_INDEX := https://download.pytorch.org/whl/cpu
 RUN_ENV := MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 ARGS ?=
 
-.PHONY: help install install-cpu train train-bilm train-nli train-full test test-install test-full test-docs wheel-runtime lint long-memory bench bench-kernels bench-data bench-nli bench-bilm embed clean
+.PHONY: help install install-cpu train train-bilm train-nli train-full test test-install test-full test-docs wheel-runtime lint bench-deploy long-memory bench bench-kernels bench-data bench-nli bench-bilm embed clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ long-memory: ## the long-term-dependency sweep (5 cells x 5 lags) and its report
 
 bench: ## one table of every family: training vs plain PyTorch (fp32, bf16), padding, inference/export, peak RSS (ARGS="--save")
 	$(RUN_ENV) $(PY) bench/suite.py $(ARGS)
+
+bench-deploy: ## every family on each deployment path (PyTorch, ONNX Runtime fp32/int8, OpenVINO): latency, throughput, RSS, parity, install size (ARGS="--save")
+	$(RUN_ENV) $(PY) bench/deploy.py $(ARGS)
 
 bench-kernels: ## CPU kernel facts (docs/cpu_facts.md) and the recurrent cells' speed
 	$(RUN_ENV) $(PY) bench/cpu_kernels.py

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -55,6 +56,18 @@ def test_a_tagger_exports_and_tags_as_the_pytorch_model_does(tagger_export, tiny
     assert onnx_tagger.tags == Tagger.load(run).tags
 
 
+def graph_operators(folder) -> Counter:
+    import onnx
+
+    return Counter(node.op_type for node in onnx.load(str(folder / "model.onnx")).graph.node)
+
+
+def test_each_recurrent_layer_is_one_onnx_operator_over_the_real_lengths(tagger_export):
+    """No reversal machinery around the layers: ONNX's LSTM reads each sentence within its length (sequence_lens)."""
+    operators = graph_operators(tagger_export[1])
+    assert operators["LSTM"] == 1 and "GatherElements" not in operators
+
+
 def test_lstmlab_tag_runs_an_export_as_it_runs_a_run(tagger_export, tmp_path):
     run, folder = tagger_export
     raw = tmp_path / "raw.txt"
@@ -80,6 +93,8 @@ def test_int8_is_checked_against_fp32_accuracy_and_refused_without_gold_labels(t
     assert report.precision == "int8" and json.loads((folder / "config.json").read_text())["precision"] == "int8"
     assert figures["fp32_acc"] - figures["int8_acc"] <= 0.002  # the gate it passed
     assert OnnxTagger.load(folder).predict("A sentence .").tags  # it runs
+    # each recurrent layer is one operator reading within lengths, and int8 quantizes it (not only the products)
+    assert graph_operators(folder)["DynamicQuantizeLSTM"] == 1 and "LSTM" not in graph_operators(folder)
     # a model folder without its run's card names no validation data: int8 cannot be checked, nothing is written
     plain = tmp_path / "plain"
     shutil.copytree(run / "model", plain)

@@ -121,4 +121,17 @@ def graph_bytes(graph: OnnxGraph) -> bytes:
     finally:
         for module in bilms:
             module.distinct_words = True
-    return buffer.getvalue()
+    return without_unused_weights(buffer.getvalue())
+
+
+def without_unused_weights(graph: bytes) -> bytes:
+    """The graph without initializers no node reads: the recurrent layers' weights in PyTorch's gate order, which
+    the exporter keeps beside the reordered copies it folded (`lstmlab.modules.onnx_recurrent`)."""
+    import onnx
+
+    model = onnx.load_from_string(graph)
+    used = {name for node in model.graph.node for name in node.input}
+    kept = [tensor for tensor in model.graph.initializer if tensor.name in used]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
+    return model.SerializeToString()

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from lstmlab.modules.dropout import Dropout
+from lstmlab.modules.onnx_recurrent import OnnxRecurrentLayer, layer_weights
 from lstmlab.modules.recurrent_cells import CellOptions, UnrolledRecurrentLayer, chrono_init_, fused_layer
 
 LayerOutputs = torch.Tensor | list[torch.Tensor]  # the top layer, or every layer with return_all_layers
@@ -29,6 +30,16 @@ def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tenso
     index = torch.where(steps < lengths, lengths - 1 - steps, steps)  # [B, T]
     index = index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x)
     return x.gather(1, index)
+
+
+def run_layer(layers: list[nn.Module], x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """One layer (its forward direction, and its backward one if given) over x [B, T, I]: [B, T, D], both
+    directions reading each sentence within its length."""
+    states = layers[0](x)[0]
+    if len(layers) == 2:
+        backward_states = layers[1](reverse_within_length(x, lengths))[0]
+        states = torch.cat([states, reverse_within_length(backward_states, lengths)], dim=-1)
+    return states
 
 
 class MaskedRNN(nn.Module):
@@ -78,13 +89,14 @@ class MaskedRNN(nn.Module):
         lengths = mask.sum(dim=1)
         padding = ~mask.unsqueeze(2)  # [B, T, 1]
         outputs = []
-        for index, forward_layer in enumerate(self.forward_layers):
+        for index in range(len(self.forward_layers)):
             if index > 0:
                 x = self.dropout(x)
-            states = forward_layer(x)[0]
-            if self.bidirectional:
-                backward_states = self.backward_layers[index](reverse_within_length(x, lengths))[0]
-                states = torch.cat([states, reverse_within_length(backward_states, lengths)], dim=-1)
+            layers = [self.forward_layers[index], *self.backward_layers[index : index + 1]]
+            if torch.onnx.is_in_onnx_export() and not self.unrolled:  # one ONNX operator per layer
+                states = OnnxRecurrentLayer.apply(x, lengths, self.options.cell, run_layer, *layer_weights(layers))
+            else:
+                states = run_layer(layers, x, lengths)
             x = states.masked_fill(padding, 0.0)  # measured: about 0.5% of a 2-layer H=256 training step
             outputs.append(x)
         result = outputs if return_all_layers else x
