@@ -110,7 +110,7 @@ class Stages:
     pid: int
     rows: list[dict[str, Any]] = field(default_factory=list)
     last: dict[str, float] = field(default_factory=dict)  # the latest reading, for the stage the process ends in
-    current: str = "start the interpreter, imports, compose the config"
+    current: str = "start the interpreter, imports"
     started: float = field(default_factory=time.perf_counter)
 
     def begin(self, stage: str) -> None:
