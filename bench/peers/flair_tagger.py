@@ -13,8 +13,8 @@ Prints one JSON line per event (`--json`), else the same as `key: value` lines:
     epoch   seconds training, seconds with the dev evaluation, dev UPOS accuracy
     train   epochs, seconds per epoch, dev and test UPOS of the best epoch, peak RSS of the training process
     tag     load time, raw-text latency p50/p99 at batch 1, throughput at batch 64, on EWT test's `# text` lines
-The data come from `--data-dir` (default: $LSTMLAB_DATA_DIR), laid out as ud_english_ewt/en_ewt-ud-*.conllu[.gz]
-and glove_6b_50d/glove.6B.50d.txt.gz.
+The data come from `--data-dir` (default: $LSTMLAB_DATA_DIR, else the repository's data/, whose EWT serves tagging),
+laid out as ud_english_ewt/en_ewt-ud-*.conllu[.gz]; training also reads glove_6b_50d/glove.6B.50d.txt.gz.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ except ImportError as missing:
 IMPORT_S = time.perf_counter() - IMPORTS_STARTED  # part of what a user waits for before the first sentence
 
 OUT = sys.stdout  # the JSON lines; Flair's own log goes to stderr
+BUNDLED_DATA = Path(__file__).resolve().parents[2] / "data"
 SPLITS = {"train": "en_ewt-ud-train.conllu", "dev": "en_ewt-ud-dev.conllu", "test": "en_ewt-ud-test.conllu"}
 GLOVE = "glove_6b_50d/glove.6B.50d.txt.gz"
 LABEL = "upos"
@@ -206,8 +207,8 @@ def measure_tagging(model: Path, data_dir: Path, latency_sentences: int, batch_s
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=os.environ.get("LSTMLAB_DATA_DIR"),
-                        help="holds ud_english_ewt/ and glove_6b_50d/ (default: $LSTMLAB_DATA_DIR)")
+    parser.add_argument("--data-dir", type=Path, default=os.environ.get("LSTMLAB_DATA_DIR") or BUNDLED_DATA,
+                        help="holds ud_english_ewt/ and glove_6b_50d/ (default: $LSTMLAB_DATA_DIR, else data/)")
     parser.add_argument("--train-epochs", type=int, default=0, help="train this many epochs first (0: no training)")
     parser.add_argument("--model", type=Path, help="a trained Flair tagger to tag with, when not training")
     parser.add_argument("--work-dir", type=Path, help="Flair's training folder (default: a temporary one)")
@@ -216,8 +217,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-sentences", type=int, default=500)
     parser.add_argument("--json", action="store_true", help="JSON lines (else key=value lines)")
     args = parser.parse_args(argv)
-    if args.data_dir is None:
-        parser.error("no data: pass --data-dir or set LSTMLAB_DATA_DIR (a folder with ud_english_ewt/, glove_6b_50d/)")
+    if args.train_epochs and not (args.data_dir / GLOVE).exists():
+        parser.error(f"{args.data_dir / GLOVE}: no such file; training reads the full GloVe 6B 50d: pass --data-dir "
+                     "or set LSTMLAB_DATA_DIR to a folder with ud_english_ewt/ and glove_6b_50d/")
     if bool(args.train_epochs) == (args.model is not None):
         parser.error("pass either --train-epochs N (train, then tag with the best epoch) or --model (tag only)")
 
