@@ -21,8 +21,8 @@ ALLOWED = {  # folder -> the folders its modules may import from
     "data": {"transfer", "utils"},  # transfer.tasks holds SentEval's file readers, which the classifiers train on
     "transfer": {"data", "utils"},
     "io": {"utils"},
-    "integrations": {"inference", "io", "models", "runtime", "utils"},
-    "export": {"data", "inference", "io", "models", "modules", "runtime", "tasks", "utils"},  # lstmlab-export's work  # other libraries' APIs around the inference ones
+    "integrations": {"inference", "io", "models", "runtime", "utils"},  # other libraries' APIs around the inference
+    "export": {"data", "inference", "io", "models", "modules", "runtime", "tasks", "transfer", "utils"},  # ONNX
     "callbacks": {"sweeps", "utils"},  # the Optuna pruning callback opens its study
     "sweeps": {"utils"},
     "utils": set(),

@@ -137,6 +137,22 @@ def test_a_sentence_encoder_exports_with_vectors_within_1e4(trained_nli, tmp_pat
     assert np.abs(np.load(output) - SentenceEncoder.load(run).encode(sentences[:20])).max() < 1e-5
 
 
+def test_an_encoder_export_is_checked_on_sts_pairs_when_given(trained_nli, tmp_path, tiny_snli, trained):
+    """STS Benchmark's format, its pairs made of SNLI test pairs scored by label (entailment 5, neutral 2.5,
+    contradiction 0)."""
+    scores = {"entailment": 5.0, "neutral": 2.5, "contradiction": 0.0}
+    lines = [f"main-captions\tsnli\t2015\t{n}\t{scores[pair['label']]}\t{' '.join(pair['premise'])}\t"
+             f"{' '.join(pair['hypothesis'])}" for n, pair in enumerate(read_nli_jsonl(tiny_snli["test"]))
+             if pair["label"] in scores]
+    sts = tmp_path / "sts-test.csv"
+    sts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    figures = export_onnx(str(trained_nli[0]), tmp_path / "encoder", check_similarity=str(sts)).check.figures
+    assert abs(figures["fp32_sts_spearman"] - figures["pytorch_sts_spearman"]) < 1e-6
+    assert -1 <= figures["fp32_sts_spearman"] <= 1
+    with pytest.raises(ValueError, match="--check-similarity is for sentence encoders"):
+        export_onnx(str(trained[0]), tmp_path / "tagger", check_similarity=str(sts))
+
+
 def test_a_bilm_exports_as_elmo_with_every_layer_within_1e4(trained_bilm, tmp_path):
     run, _ = trained_bilm
     folder = tmp_path / "elmo-onnx"

@@ -19,7 +19,7 @@ from lstmlab.cli import embed as embed_command
 from lstmlab.cli.embed import main as embed
 from lstmlab.data.token_alignment import read_gold
 from lstmlab.inference import cpu_streams
-from lstmlab.runtime.text_pipeline import CHUNK_SENTENCES, ahead, longest_first_chunks, prefetched
+from lstmlab.runtime.text_pipeline import CHUNK_SENTENCES, ahead, by_length, longest_first_chunks, prefetched
 
 EWT_TRAIN = Path(__file__).resolve().parents[1] / "data" / "ud_english_ewt" / "en_ewt-ud-train.conllu.gz"
 
@@ -185,3 +185,14 @@ def test_a_blank_token_is_refused_by_name_in_every_api(trained, trained_nli, tra
         encoder.encode([["A"], []])
     with pytest.raises(ValueError, match="sentence 0, token 1 is NoneType None, expected a string"):
         encoder.encode([["A", None]])
+
+
+def test_batches_by_length_keep_padding_under_a_quarter_and_every_row_once():
+    lengths = [1, 40, 3, 12, 12, 100, 9, 10, 11, 30, 31, 2, 2, 2, 2, 2]
+    batches = by_length(lengths, batch_size=4)
+    assert sorted(row for batch in batches for row in batch) == list(range(len(lengths)))
+    assert batches[0] == [5]  # longest first, alone: nothing within a quarter of 100 words
+    for batch in batches:
+        longest, shortest = max(lengths[r] for r in batch), min(lengths[r] for r in batch)
+        assert len(batch) <= 4 and shortest >= 0.75 * longest
+    assert [[lengths[r] for r in batch] for batch in batches[-3:]] == [[2, 2, 2, 2], [2], [1]]  # 4 rows at most

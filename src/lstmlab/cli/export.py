@@ -25,6 +25,9 @@ def build_parser():
     parser.add_argument("--check-data", metavar="FILE",
                         help="held-out data in the model's training format to check the export on (default: the "
                              "validation file of the model's training run, where it is on this machine)")
+    parser.add_argument("--check-similarity", metavar="FILE",
+                        help="a sentence encoder: STS Benchmark pairs (sts-test.csv) whose Spearman the int8 export "
+                             "must keep within 0.01 of fp32's")
     parser.add_argument("-o", "--output", required=True, metavar="FOLDER",
                         help="a new or empty folder, or an lstmlab export to replace")
     return parser
@@ -34,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def work() -> str:
-        report = export_onnx(args.model, args.output, int8=args.int8, check_data=args.check_data)
+        report = export_onnx(args.model, args.output, int8=args.int8, check_data=args.check_data,
+                             check_similarity=args.check_similarity)
         figures = ", ".join(f"{key} {value:.6g}" if isinstance(value, float) else f"{key} {value}"
                             for key, value in report.check.figures.items())
         return (f"{report.kind} -> {report.folder} ({report.precision}, {report.size_bytes / 2**20:.1f} MiB); "

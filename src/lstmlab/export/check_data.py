@@ -13,6 +13,7 @@ from lstmlab.data.text_vocabs import TextVocabs
 from lstmlab.data.tokenize import tokenize
 from lstmlab.io.hub import resolve_model_path
 from lstmlab.io.model_card import read_card
+from lstmlab.transfer.tasks import SentencePairs
 
 MAX_SENTENCES = 2000  # enough for accuracy to 0.1 points on a tagger's tokens, a few seconds of checking
 
@@ -22,6 +23,7 @@ class CheckData:
     sentences: list[list[str]]  # tokens; for NLI, premise then hypothesis of each pair
     labels: list[str] | list[list[str]] | None  # gold tags per sentence, or a class per sentence/pair; None: unknown
     source: str  # where it came from, for the report
+    similarity: SentencePairs | None = None  # STS pairs with gold scores, for a sentence encoder (--check-similarity)
 
 
 def model_card_data(model: str) -> dict:

