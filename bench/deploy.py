@@ -101,13 +101,17 @@ def export(family: str, run: Path, work: Path, python: Path, env: dict, data_dir
 
 
 def virtualenv(path: Path, packages: list[str]) -> Path:
-    """A virtualenv at `path` with `packages` pip-installed (once); its python."""
+    """A virtualenv at `path` with `packages` pip-installed (once; the wheels among them, this checkout's, again
+    every run, so that the code measured is the code checked out); its python."""
     python = path / "bin" / "python"
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     if not (path / "ready").is_file():
         shutil.rmtree(path, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *packages], check=True)
+        subprocess.run([*pip, *packages], check=True, capture_output=True)
         (path / "ready").write_text("")
+    wheels = [package for package in packages if package.endswith(".whl")]
+    subprocess.run([*pip, "--force-reinstall", "--no-deps", *wheels], check=True, capture_output=True)
     return python
 
 
@@ -125,11 +129,9 @@ def runtime_venvs(work: Path) -> dict[str, Path]:
         venvs["openvino"] = virtualenv(work / "venvs" / "openvino", [str(wheel), "openvino"])
     except subprocess.CalledProcessError:
         print("OpenVINO did not install here: no OpenVINO rows", file=sys.stderr)
-    if not (dist / "ready").is_file():
-        dist.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(dist),
-                        str(ROOT)], check=True, capture_output=True)
-        (dist / "ready").write_text("")
+    shutil.rmtree(dist, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(dist), str(ROOT)],
+                   check=True, capture_output=True)
     (full,) = dist.glob("lstmlab-*.whl")
     venvs["pytorch-install"] = virtualenv(work / "venvs" / "torch", [os.environ.get("TORCH", "torch==2.13.0"),
                                                                      str(full)])

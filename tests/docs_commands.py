@@ -236,6 +236,20 @@ def is_slow(step: Step, plan: Plan) -> bool:
     return shell is None or "logs/" in step.text or shell.trains or shell.argv[0] == "make"
 
 
+def slow_steps(steps: list[Step], corpora: Path | None) -> set[str]:
+    """The ids of the slow steps (`is_slow`), and of the steps that read what an earlier slow one writes (the export
+    folder a later command loads): run without it, they would fail for want of it."""
+    slow: set[str] = set()
+    written_by_slow: set[str] = set()
+    for step in steps:
+        shell = Shell.parse(step.tokens) if step.language == "shell" else None
+        reads_slow_output = shell is not None and any(word in written_by_slow for word in shell.argv[1:])
+        if is_slow(step, static_plan(step, corpora)) or reads_slow_output:
+            slow.add(step.id)
+            written_by_slow.update(shell.outputs if shell is not None else [])
+    return slow
+
+
 def task_of(argv: list[str]) -> str:
     """The task a training command's runs are filed under: its experiment's name (lstmlab's experiments set
     task_name to it), pos_quick with none."""

@@ -17,7 +17,7 @@ from docs_commands import (
     Walk,
     documented_blocks,
     documented_steps,
-    is_slow,
+    slow_steps,
     static_plan,
 )
 
@@ -80,8 +80,8 @@ def test_smoke_limits_are_added_by_rule(tmp_path):
 
 
 def step_params() -> list:
-    return [pytest.param(step, id=step.id, marks=[pytest.mark.slow] if is_slow(step, static_plan(step, CORPORA))
-                         else []) for step in STEPS]
+    slow = slow_steps(STEPS, CORPORA)
+    return [pytest.param(step, id=step.id, marks=[pytest.mark.slow] if step.id in slow else []) for step in STEPS]
 
 
 @pytest.mark.parametrize("step", step_params())
@@ -94,3 +94,11 @@ def test_documented_step(step, walk):
     if plan.action == "run" and step.language == "shell":  # -o untrained writes untrained.csv and untrained.png
         missing = [name for name in Shell.parse(step.tokens).outputs if not any(walk.folder.glob(f"{name}*"))]
         assert not missing, f"{step.id}: {step.text} did not write {missing}"
+
+
+def test_a_command_reading_what_a_slow_one_writes_is_slow_too():
+    """`lstmlab-tag --model tagger-int8` needs the export a slow step makes: the fast walk-through must not run it."""
+    slow = slow_steps(STEPS, CORPORA)
+    tag = next(step for step in STEPS if step.doc == "docs/deploy.md" and "--model tagger-int8" in step.text)
+    assert tag.id in slow
+    assert not any("lstmlab-tag --model" in step.text and step.id not in slow for step in STEPS if "logs/" in step.text)
