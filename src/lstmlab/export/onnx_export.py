@@ -8,6 +8,7 @@ quantized per call): PyTorch's `quantize_dynamic` returns an `nn.LSTM` unchanged
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import tempfile
@@ -129,6 +130,9 @@ def export_onnx(model: str, output: str | Path, int8: bool = False, check_data: 
     """Export `model` (a run directory, export folder, checkpoint or Hub id) into `output` (a new or empty folder,
     or an lstmlab export to replace); ExportRefused with the figures where a check fails. `check_similarity`: an STS
     Benchmark file, for a sentence encoder."""
+    missing = [name for name in ("onnx", "onnxruntime") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ValueError(f"exporting to ONNX needs {' and '.join(missing)}: pip install 'lstmlab[export]'")
     output = Path(output)
     check_save_target(output)  # before the work: a folder of a user's files is refused at once
     task = load_task(model)
