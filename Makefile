@@ -63,7 +63,7 @@ long-memory: ## the long-term-dependency sweep (5 cells x 5 lags) and its report
 bench: ## one table of every family: training vs plain PyTorch (fp32, bf16), padding, inference/export, peak RSS (ARGS="--save")
 	$(RUN_ENV) $(PY) bench/suite.py $(ARGS)
 
-bench-deploy: ## every family on each deployment path (PyTorch, ONNX Runtime fp32/int8, OpenVINO): latency, throughput, RSS, parity, install size (ARGS="--save")
+bench-deploy: ## every family on each deployment path (PyTorch, ONNX Runtime fp32/int8, OpenVINO): latency, throughput, RSS, parity, install size; Flair beside the tagger with ARGS="--flair-python <its venv>/bin/python"
 	$(RUN_ENV) $(PY) bench/deploy.py $(ARGS)
 
 bench-kernels: ## CPU kernel facts (docs/cpu_facts.md) and the recurrent cells' speed

@@ -17,7 +17,7 @@ medians over rounds.
 
     python bench/deploy.py                    # what make bench-deploy runs
     python bench/deploy.py --rounds 3 --save  # steadier; --save writes bench/results/deploy.md
-    python bench/deploy.py --flair-python /work/flair-venv/bin/python --flair-model flair-run/final-model.pt
+    LSTMLAB_DATA_DIR=/path/to/corpora python bench/deploy.py --flair-python /work/flair-venv/bin/python  # + Flair
 """
 
 from __future__ import annotations
@@ -238,7 +238,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=2, help="rounds over the back ends, alternating")
     parser.add_argument("--flair-python", type=Path, help="the python of Flair's virtualenv (bench/peers/README.md)")
-    parser.add_argument("--flair-model", type=Path, help="a trained Flair tagger (final-model.pt) to time")
+    parser.add_argument("--flair-model", type=Path, help="a trained Flair tagger (best-model.pt) to time; default: "
+                                                          "one epoch trained once under --work (needs the corpora)")
     parser.add_argument("--save", action="store_true")
     args = parser.parse_args()
     started, load_before = time.perf_counter(), load_average()
@@ -291,8 +292,9 @@ def main() -> None:
         if family == "encoder" and exports["fp32"]["folder"] is not None:
             rows_sts = stsb_spearman_rows(run, exports, data_dir)
             parity.extend(rows_sts)
-        if family == "tagger" and args.flair_python and args.flair_model:
-            rows.append(flair_row(args, base))
+        if family == "tagger" and args.flair_python:
+            rows.append(flair_row(args.flair_python, args.flair_model or flair_model(args.flair_python, work, env),
+                                  args.threads, base))
     sizes = {name: folder_size_mb(python.parent.parent) for name, python in venvs.items() if name != "openvino"}
     note = (f"; {args.threads} thread(s); fp32 GEMM peak {fp32_peak:.0f} GFLOP/s, int8 GEMM peak {int8_peak:.0f} "
             "GOP/s (1024^3, one thread)")
@@ -316,10 +318,19 @@ def stsb_spearman_rows(run: Path, exports: dict, data_dir: Path) -> list[dict]:
             for name, score in scores.items()]
 
 
-def flair_row(args: argparse.Namespace, base: dict) -> dict:
-    result = subprocess.run([str(args.flair_python), str(BENCH / "peers" / "flair_tagger.py"), "--model",
-                             str(args.flair_model), "--threads", str(args.threads), "--json"],
-                            capture_output=True, text=True)
+def flair_model(flair_python: Path, work: Path, env: dict) -> Path:
+    """Flair's tagger after one epoch of the equal configuration, trained once under work/flair and reused."""
+    model = work / "flair" / "run" / "best-model.pt"
+    if not model.is_file():
+        subprocess.run([str(flair_python), str(BENCH / "peers" / "flair_tagger.py"), "--train-epochs", "1",
+                        "--threads", "1", "--no-tag", "--json", "--work-dir", str(model.parent)], env=env, check=True,
+                       capture_output=True)
+    return model
+
+
+def flair_row(flair_python: Path, model: Path, threads: int, base: dict) -> dict:
+    result = subprocess.run([str(flair_python), str(BENCH / "peers" / "flair_tagger.py"), "--model", str(model),
+                             "--threads", str(threads), "--json"], capture_output=True, text=True)
     events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     tag = next(event for event in events if event.get("event") == "tag")
     setup = next((event for event in events if event.get("event") == "setup"), {})

@@ -182,3 +182,17 @@ def test_numpy_viterbi_decodes_as_the_crf_does():
     got = viterbi(emissions.numpy(), mask.numpy(), crf.transitions.detach().numpy(), crf.start.detach().numpy(),
                   crf.end.detach().numpy())
     assert (got == want).all()
+
+
+def test_int8_that_loses_more_than_the_kind_allows_is_refused_with_the_figures():
+    """The gate `export_onnx` applies: a tagger may lose 0.2 points, an encoder 0.5 points and 0.01 STS Spearman."""
+    from lstmlab.export.onnx_checks import CheckResult, require_int8_accuracy
+
+    kept = CheckResult({"fp32_acc": 0.9159, "int8_acc": 0.9140})
+    require_int8_accuracy(kept, "tagger")
+    assert kept.failures == [] and round(kept.figures["int8_acc_drop_points"], 2) == 0.19
+    lost = CheckResult({"fp32_acc": 0.9159, "int8_acc": 0.9130})
+    require_int8_accuracy(lost, "tagger")
+    assert lost.failures == ["int8 accuracy 91.30% is 0.29 points below fp32's 91.59%; at most 0.2 allowed"]
+    require_int8_accuracy(encoder := CheckResult({"fp32_acc": 0.616, "int8_acc": 0.612}), "nli")
+    assert encoder.failures == []

@@ -53,11 +53,11 @@ def check_tagger(task, reference, fp32, int8, data: CheckData) -> CheckResult:
     if int8 is not None:
         result.figures["int8_tags_identical"] = float(np.mean(
             [a == b for a, b in zip(predicted["fp32"], predicted["int8"], strict=True)]))
-        _require_accuracy(result, "tagger")
+        require_int8_accuracy(result, "tagger")
     return result
 
 
-def _require_accuracy(result: CheckResult, kind: str) -> None:
+def require_int8_accuracy(result: CheckResult, kind: str) -> None:
     """int8 accuracy within the kind's allowance of fp32's; without gold labels it cannot be checked: refused."""
     if "fp32_acc" not in result.figures:
         result.failures.append("int8 needs held-out data with gold labels to check its accuracy: give --check-data "
@@ -99,7 +99,7 @@ def check_encoder(task, reference, fp32, int8, data: CheckData) -> CheckResult:
         _similarity(result, {name: api for name, api in (("pytorch", reference), ("fp32", fp32), ("int8", int8))
                              if api is not None}, data)
     if int8 is not None:
-        _require_accuracy(result, "nli")
+        require_int8_accuracy(result, "nli")
     return result
 
 
@@ -155,7 +155,7 @@ def check_classifier(task, reference, fp32, int8, data: CheckData) -> CheckResul
         for name, array in scores.items():
             result.figures[f"{name}_acc"] = _accuracy(array.argmax(axis=1).tolist(), gold)
     if int8 is not None:
-        _require_accuracy(result, "classifier")
+        require_int8_accuracy(result, "classifier")
     return result
 
 
