@@ -196,3 +196,28 @@ def test_int8_that_loses_more_than_the_kind_allows_is_refused_with_the_figures()
     assert lost.failures == ["int8 accuracy 91.30% is 0.29 points below fp32's 91.59%; at most 0.2 allowed"]
     require_int8_accuracy(encoder := CheckResult({"fp32_acc": 0.616, "int8_acc": 0.612}), "nli")
     assert encoder.failures == []
+
+
+def test_a_run_on_a_hub_layout_folder_is_checked_on_its_validation_split(tiny_ewt, tiny_vectors, tmp_path):
+    """The card records `data.val_path=<folder>` with `data.format=hub`: the export reads that folder's validation
+    split (as docs/data.md's Parquet run, then docs/deploy.md's int8 export, do)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from conftest import TINY_MODEL, compose_config
+
+    from lstmlab.cli.train import train
+
+    folder = tmp_path / "my_ud_parquet"
+    folder.mkdir()
+    for split, source in (("train", "train"), ("validation", "dev"), ("test", "test")):
+        sentences = list(read_conllu(tiny_ewt[source]))
+        table = pa.table({"tokens": [s["tokens"] for s in sentences], "upos": [s["tags"] for s in sentences]})
+        pq.write_table(table, folder / f"{split}.parquet")
+    run = tmp_path / "run"
+    overrides = ["experiment=pos_quick", *TINY_MODEL, "data.format=hub", f"data.train_path={folder}",
+                 f"data.val_path={folder}", f"data.test_path={folder}", "data.tags_field=upos",
+                 f"data.vectors.path={tiny_vectors}", "trainer.max_epochs=1"]
+    train(compose_config("train.yaml", overrides, run))
+    report = export_onnx(str(run), tmp_path / "int8", int8=True)
+    assert report.check_source == str(folder)
+    assert report.check.figures["tokens"] == sum(len(s["tokens"]) for s in read_conllu(tiny_ewt["dev"]))

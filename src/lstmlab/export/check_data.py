@@ -37,13 +37,21 @@ def model_card_data(model: str) -> dict:
     return {}
 
 
+def hub_split(data: dict) -> str:
+    """The validation split's name in a hub-layout dataset (`data.hub_splits`, as the data modules read it)."""
+    return (data.get("hub_splits") or {}).get("val", "validation")
+
+
 def read_check_data(kind: str, path: str, data: dict, limit: int = MAX_SENTENCES) -> CheckData:
     """The first `limit` examples of `path`, read with the options of the data config `data`."""
     if kind == "tagger":
         from lstmlab.data.tagging_sources import load_tagged_split
 
-        split = load_tagged_split(path, data.get("format", "conllu"), data.get("tag_column", "upos"),
-                                  data.get("token_column", 0)).select_columns(["tokens", "tags"])
+        file_format = data.get("format", "conllu")
+        split = load_tagged_split(path, file_format, data.get("tag_column", "upos"), data.get("token_column", 0),
+                                  data.get("tokens_field", "tokens"), data.get("tags_field", "tags"),
+                                  data.get("hub_config"), hub_split(data) if file_format == "hub" else None)
+        split = split.select_columns(["tokens", "tags"])
         split = split.select(range(min(limit, len(split))))
         return CheckData(split["tokens"], split["tags"], path)
     if kind == "nli":
@@ -51,7 +59,7 @@ def read_check_data(kind: str, path: str, data: dict, limit: int = MAX_SENTENCES
 
         pairs = load_nli_split(path, data.get("format", "jsonl"), data.get("premise_field", "sentence1"),
                                data.get("hypothesis_field", "sentence2"), data.get("label_field", "gold_label"),
-                               data.get("tokenizer", "rule"))
+                               data.get("tokenizer", "rule"), data.get("hub_config"), hub_split(data))
         pairs = pairs.select(range(min(limit, len(pairs))))
         sentences = [tokens for pair in zip(pairs["premise"], pairs["hypothesis"], strict=True) for tokens in pair]
         return CheckData(sentences, pairs["label"], path)

@@ -96,14 +96,22 @@ def check_data_for(model: str, task: Task, check_data: str | None) -> CheckData:
     path = check_data or data.get("val_path")
     if isinstance(path, list):
         path = path[0] if path else None
-    if check_data is None:
-        try:
-            path = str(resolve_data_file(path)) if path else None
-        except FileNotFoundError:  # recorded on another machine
-            path = None
+    if check_data is None and path is not None:
+        path = recorded_file(str(path), data.get("format") == "hub")
     if path is None:
         return vocabulary_sentences(task.vocabs)
     return read_check_data(task.kind, str(path), data)
+
+
+def recorded_file(path: str, hub_layout: bool) -> str | None:
+    """The validation data a card records, where it is on this machine: a file (or its .gz), or a local folder in a
+    hub layout; None for a file of another machine or a Hub dataset (nothing is downloaded to check an export)."""
+    if hub_layout:
+        return path if Path(path).is_dir() else None
+    try:
+        return str(resolve_data_file(path))
+    except FileNotFoundError:
+        return None
 
 
 def export_card(model: str, manifest: dict, check: CheckResult) -> str:
