@@ -4,35 +4,26 @@ layers come back as numpy arrays."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import TypeVar
 
-from lstmlab.data.text_vocabs import TextVocabs
 from lstmlab.runtime.elmo_output import ElmoOutput
-from lstmlab.runtime.onnx_folder import OnnxModel, check_cpu_only
+from lstmlab.runtime.onnx_folder import ExportedModel, OnnxModel, check_cpu_only
 from lstmlab.runtime.text_pipeline import by_length, check_token_lists
 
 Item = TypeVar("Item")
 
 
-class Elmo:
+class Elmo(ExportedModel):
     kind = "bilm"
 
     def __init__(self, model: OnnxModel) -> None:
-        self.model = model
-        self.vocabs: TextVocabs = model.vocabs
+        super().__init__(model)
         self.dim: int = model.manifest["dim"]
         self.num_layers: int = model.manifest["num_layers"]
         self.max_sentence_length: int = model.net_config["max_sentence_length"]
         # the graph reads words at least as wide as the sentence boundary token
         self.min_chars = max(1, len(model.net_config["boundary_chars"]))
 
-    @classmethod
-    def load(cls, path: str | Path, device: str = "cpu", revision: str | None = None, threads: int | None = None
-             ) -> Elmo:
-        """From an ONNX export folder of a biLM (`lstmlab-export --format onnx`)."""
-        check_cpu_only(device)
-        return cls(OnnxModel.load(path, cls.kind, threads, revision))
 
     def check(self, sentences: Sequence[Sequence[str]], first: int = 0) -> list[list[str]]:
         return check_token_lists(sentences, first, self.max_sentence_length)

@@ -14,7 +14,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -113,6 +113,24 @@ class OnnxModel:
         """The graph's outputs for the given inputs; those the graph does not read (a tagger without a character
         encoder reads no characters) are left out."""
         return self.session.run(None, {name: arrays[name] for name in self.input_names})
+
+
+class ExportedModel:
+    """What the runtime's Tagger, SentenceEncoder and Elmo share: an export of their `kind`, its vocabularies, and
+    `load`."""
+
+    kind: ClassVar[str]
+
+    def __init__(self, model: OnnxModel) -> None:
+        self.model = model
+        self.vocabs: TextVocabs = model.vocabs
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu", revision: str | None = None, threads: int | None = None):
+        """From an ONNX export folder (`lstmlab-export --format onnx`), or a Hub id holding one, of this class's
+        kind; `threads` ONNX Runtime threads (None: every core this process may use)."""
+        check_cpu_only(device)
+        return cls(OnnxModel.load(path, cls.kind, threads, revision))
 
 
 def check_manifest(manifest: dict, where: Path, kind: str | None) -> None:

@@ -4,12 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
 
 import numpy as np
 
-from lstmlab.data.text_vocabs import TextVocabs
-from lstmlab.runtime.onnx_folder import OnnxModel, check_cpu_only
+from lstmlab.runtime.onnx_folder import ExportedModel, OnnxModel, check_cpu_only
 from lstmlab.runtime.text_pipeline import (
     Chunk,
     Sentence,
@@ -29,20 +27,13 @@ def normalized(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
-class SentenceEncoder:
+class SentenceEncoder(ExportedModel):
     kind = "nli"
 
     def __init__(self, model: OnnxModel) -> None:
-        self.model = model
-        self.vocabs: TextVocabs = model.vocabs
+        super().__init__(model)
         self.dim: int = model.manifest["dim"]
 
-    @classmethod
-    def load(cls, path: str | Path, device: str = "cpu", revision: str | None = None, threads: int | None = None
-             ) -> SentenceEncoder:
-        """From an ONNX export folder of a sentence encoder (`lstmlab-export --format onnx`)."""
-        check_cpu_only(device)
-        return cls(OnnxModel.load(path, cls.kind, threads, revision))
 
     def encode(self, sentences: Sentences, batch_size: int = 64, show_progress_bar: bool = False,
                convert_to_numpy: bool = True, normalize_embeddings: bool = False, allow_empty: bool = False,

@@ -4,12 +4,10 @@ graph computes the tag scores; the argmax, or a CRF's Viterbi decoding (`viterbi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
 
 import numpy as np
 
-from lstmlab.data.text_vocabs import TextVocabs
-from lstmlab.runtime.onnx_folder import OnnxModel, check_cpu_only
+from lstmlab.runtime.onnx_folder import ExportedModel, OnnxModel, check_cpu_only
 from lstmlab.runtime.tagged_sentence import TaggedSentence
 from lstmlab.runtime.text_pipeline import (
     Chunk,
@@ -25,22 +23,14 @@ from lstmlab.runtime.viterbi import viterbi
 Batch = tuple[list[int], list[list[str]], dict[str, np.ndarray]]
 
 
-class Tagger:
+class Tagger(ExportedModel):
     kind = "tagger"
 
     def __init__(self, model: OnnxModel) -> None:
-        self.model = model
-        self.vocabs: TextVocabs = model.vocabs
+        super().__init__(model)
         crf = model.manifest.get("crf")
         self.crf = None if crf is None else {name: np.asarray(crf[name], dtype=np.float32) for name in crf}
 
-    @classmethod
-    def load(cls, path: str | Path, device: str = "cpu", revision: str | None = None, threads: int | None = None
-             ) -> Tagger:
-        """From an ONNX export folder (`lstmlab-export --format onnx`) or a Hub id holding one; `threads` ONNX
-        Runtime threads (None: every core this process may use)."""
-        check_cpu_only(device)
-        return cls(OnnxModel.load(path, cls.kind, threads, revision))
 
     @property
     def tags(self) -> list[str]:
