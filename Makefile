@@ -40,13 +40,13 @@ test: ## the test suite (fast tests; what CI runs)
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q
 
 test-install: ## the built wheels (lstmlab, lstmlab-runtime) installed from scratch into fresh virtualenvs and run from a temporary folder (CI runs it)
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q -m slow tests/test_packaging.py tests/test_runtime_install.py
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q -m slow tests/e2e/test_packaging.py tests/e2e/test_runtime_install.py
 
 test-full: ## every test, including the slow ones
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q -m ""
 
 test-docs: ## every command and Python block of README.md and docs/*.md, run as written in a fresh clone (CI runs it)
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q -m "" tests/test_docs_commands.py
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q -m "" tests/e2e/test_docs_commands.py
 
 wheel-runtime: ## the torch-free runtime's wheel (pip install lstmlab-runtime) in dist/: ONNX exports with numpy and ONNX Runtime
 	rm -rf build/runtime && mkdir -p build/runtime dist

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from lstmlab.data.conllu_reader import read_conllu
-from lstmlab.data.tagging_datamodule import TaggingDataModule
+from lstmlab.data.readers.conllu import read_conllu
+from lstmlab.data.tagging.datamodule import TaggingDataModule
 from lstmlab.utils.cpu import describe_cpu
 
 ROOT = Path(__file__).resolve().parents[1]

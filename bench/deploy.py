@@ -203,7 +203,7 @@ def measure(python: Path, family: str, backend: str, model: Path, sentences: Pat
 
 def sentence_shapes(sentences: Path) -> tuple[list[int], list[int]]:
     """(tokens, characters) of each sentence as the tokenizer splits it."""
-    from lstmlab.data.tokenize import tokenize
+    from lstmlab.data.tokenization.tokenize import tokenize
 
     token_lists = [tokenize(line) for line in sentences.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [len(tokens) for tokens in token_lists], [sum(len(t) + 2 for t in tokens) for tokens in token_lists]
@@ -213,7 +213,7 @@ def stsb_spearman(paths: dict[str, object], data_dir: Path) -> dict[str, float]:
     """STS-B test Spearman of the cosine similarity of each encoder's vectors (None where the file is absent)."""
     from scipy.stats import spearmanr
 
-    from lstmlab.transfer.tasks import read_stsb_file
+    from lstmlab.data.readers.senteval import read_stsb_file
 
     path = data_dir / "stsbenchmark" / "sts-test.csv"
     if not path.is_file():

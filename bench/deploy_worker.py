@@ -67,7 +67,7 @@ def call(family: str, api, sentences: list[str]):
         return api.predict(sentences)
     if family == "encoder":
         return api.encode(sentences)
-    from lstmlab.data.tokenize import tokenize
+    from lstmlab.data.tokenization.tokenize import tokenize
 
     return api([tokenize(sentence) for sentence in sentences])
 

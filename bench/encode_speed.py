@@ -33,9 +33,9 @@ import torch
 from machine import load_average
 from torch import nn
 
-from lstmlab.data.nli_datamodule import NLIDataModule
-from lstmlab.data.text_vocabs import TextVocabs
-from lstmlab.data.vocab import UNK
+from lstmlab.data.nli.datamodule import NLIDataModule
+from lstmlab.data.vocab.text_vocabs import TextVocabs
+from lstmlab.data.vocab.vocab import UNK
 from lstmlab.inference.sentence_encoder import SentenceEncoder
 from lstmlab.models.nli_classifier import NLIClassifier
 from lstmlab.tasks.nli import NLITask

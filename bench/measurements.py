@@ -136,7 +136,7 @@ def inference_rows(family: str, what: str, unit: str, amount: int, seconds: dict
 
 def tagger_inference(prepared: Prepared, rounds: int, bf16: bool) -> list[Row]:
     from lstmlab import Tagger
-    from lstmlab.data.conllu_reader import read_conllu
+    from lstmlab.data.readers.conllu import read_conllu
 
     sentences = [s["tokens"] for s in read_conllu(ROOT / "data/ud_english_ewt/en_ewt-ud-test.conllu.gz")]
     tagger = Tagger(prepared.make_task().net, prepared.datamodule.vocabs)

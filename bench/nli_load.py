@@ -63,7 +63,7 @@ def child(path: str, cache_dir: str) -> dict:
     """One setup("fit") in this process: seconds, memory before and at the peak, what the split keeps."""
     import datasets
 
-    from lstmlab.data.nli_datamodule import NLIDataModule
+    from lstmlab.data.nli.datamodule import NLIDataModule
 
     datasets.disable_progress_bars()
     before = memory_mb("VmRSS")

@@ -4,7 +4,7 @@
     python bench/raw_text_speed.py --rounds 7 --threads 1 --save
 
 One table, in one run:
-- the tokenizer (`lstmlab.data.tokenize`) on the sentences below, against the rule before its speed-up
+- the tokenizer (`lstmlab.data.tokenization.tokenize`) on the sentences below, against the rule before its speed-up
   (bench/tokenize_before.py), NLTK's and spaCy's (as in bench/tokenizer_speed.py, which also scores them), one
   thread;
 - `SentenceEncoder.encode` at H=256 and H=512 (BiLSTM-max of experiment=nli_cpu, untrained: speed does not depend
@@ -48,8 +48,8 @@ from training_tasks import NLI, TAGGER, Prepared
 from lstmlab import SentenceEncoder, Tagger
 from lstmlab.cli import options
 from lstmlab.cli.tag import tag
-from lstmlab.data.token_alignment import read_gold
-from lstmlab.data.tokenize import tokenize
+from lstmlab.data.tokenization.token_alignment import read_gold
+from lstmlab.data.tokenization.tokenize import tokenize
 from lstmlab.inference import cpu_streams
 from lstmlab.runtime import text_pipeline
 from lstmlab.utils.cpu import bf16_lstm_supported

@@ -31,7 +31,7 @@ EWT_TEST = ROOT / "data" / "ud_english_ewt" / "en_ewt-ud-test.conllu.gz"
 
 def command_row(prepared: Prepared, family: str) -> Row:
     """tokens/s of `lstmlab-tag --tokenized` on EWT test, from the command's start to its end."""
-    from lstmlab.data.conllu_reader import read_conllu
+    from lstmlab.data.readers.conllu import read_conllu
 
     sentences = [s["tokens"] for s in read_conllu(EWT_TEST)]
     task = prepared.make_task()

@@ -1,6 +1,6 @@
-"""The pre-issue-19 raw-text tokenizer, kept unchanged to measure `lstmlab.data.tokenize` against.
+"""The pre-issue-19 raw-text tokenizer, kept unchanged to measure `lstmlab.data.tokenization.tokenize` against.
 
-A frozen copy of src/lstmlab/data/tokenize.py as it was before issue 19 made it 8-10x faster with the same
+A frozen copy of src/lstmlab/data/tokenization/tokenize.py as it was before issue 19 made it 8-10x faster with the same
 tokens: the baseline row of bench/tokenizer_speed.py (and what tests/data/tokenize_frozen.jsonl.gz was
 generated with). Not used by lstmlab itself; its docstring below is the original one.
 

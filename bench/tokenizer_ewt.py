@@ -4,8 +4,8 @@
     .venv/bin/python bench/tokenizer_ewt.py --split dev --model logs/pos_quick/runs/<timestamp>  # + tag P/R/F1
 
 Each sentence's `# text` line is tokenized and every token mapped to its character span; a token is correct when
-a gold word has the same span (`lstmlab.data.token_alignment`). With --model, each tokenization is tagged and a
-word counts as tagged correctly when a token has its span and its UPOS tag, as the CoNLL 2018 UD evaluation
+a gold word has the same span (`lstmlab.data.tokenization.token_alignment`). With --model, each tokenization is
+tagged and a word counts as tagged correctly when a token has its span and its UPOS tag, as the CoNLL 2018 UD evaluation
 scores tagging from raw text; the "gold words" row is the tagger's accuracy on gold tokenization, for reference.
 The numbers depend on the data (and model) only, not on the machine.
 """
@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 from nltk.tokenize import NLTKWordTokenizer, TreebankWordTokenizer
 
-from lstmlab.data.token_alignment import GoldSentence, Match, read_gold, score_tags, score_tokens
-from lstmlab.data.tokenize import tokenize
+from lstmlab.data.tokenization.token_alignment import GoldSentence, Match, read_gold, score_tags, score_tokens
+from lstmlab.data.tokenization.tokenize import tokenize
 
 if TYPE_CHECKING:
     from lstmlab import Tagger
@@ -90,8 +90,8 @@ def main() -> None:
             tags = tag_score(tagger, gold, token_lists)
             row += f" {percent(tags.precision)} | {percent(tags.recall)} | {percent(tags.f1)} |"
         print(row)
-    print("\n`lstmlab.data.tokenize.tokenize()` (used by `lstmlab-tag` and `Tagger.predict` on raw strings) is the "
-          "lstmlab rule.")
+    print("\n`lstmlab.data.tokenization.tokenize.tokenize()` (used by `lstmlab-tag` and `Tagger.predict` on raw "
+          "strings) is the lstmlab rule.")
 
 
 if __name__ == "__main__":

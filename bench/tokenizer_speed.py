@@ -29,8 +29,8 @@ from report import heading, show
 from tokenizer_ewt import Tokenizer, nltk_spans, percent
 
 from lstmlab.data.locations import DATA_DIR_VARIABLE, data_dir
-from lstmlab.data.token_alignment import GoldSentence, Match, read_gold, score_tokens
-from lstmlab.data.tokenize import tokenize
+from lstmlab.data.tokenization.token_alignment import GoldSentence, Match, read_gold, score_tokens
+from lstmlab.data.tokenization.tokenize import tokenize
 
 FILES = {"EWT": "ud_english_ewt/en_ewt-ud-test.conllu", "GUM": "ud_english_gum/en_gum-ud-test.conllu",
          "LinES": "ud_english_lines/en_lines-ud-test.conllu"}

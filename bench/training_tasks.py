@@ -30,7 +30,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from lstmlab.cli.hydra_app import register_resolvers
-from lstmlab.data.lm_batches import DIRECTIONS
+from lstmlab.data.language_model.batches import DIRECTIONS
 from lstmlab.modules.recurrent_stack import LayerState, detach_state
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -47,8 +47,8 @@ def child(path: str, setup: str, train_words: int) -> dict:
     """One setup in this process: match (timed), build and fill the embedding, one forward/backward + Adam step."""
     import torch
 
-    from lstmlab.data.vectors import PretrainedVectors, match_vectors
-    from lstmlab.data.vocab import Vocab
+    from lstmlab.data.vocab.pretrained_vectors import PretrainedVectors, match_vectors
+    from lstmlab.data.vocab.vocab import Vocab
     from lstmlab.modules.word_embedding import WordEmbedding
 
     result = {"setup": setup, "rss_imports_mb": peak_rss_mb()}

@@ -15,7 +15,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
 from lstmlab.cli.hydra_app import expose_plugins, register_resolvers
-from lstmlab.data.conllu_reader import read_conllu
+from lstmlab.data.readers.conllu import read_conllu
 from lstmlab.utils.cpu import bf16_lstm_supported, cpu_model
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -227,3 +227,11 @@ def trained_bilm(tiny_text, tmp_path_factory) -> tuple[Path, dict]:
     run = tmp_path_factory.mktemp("bilm_run")
     overrides = [*tiny_bilm_overrides(tiny_text), "trainer.max_epochs=2"]
     return run, train(compose_config("train.yaml", overrides, run))
+
+
+@pytest.fixture(scope="module")
+def vectors_model(tiny_vectors, tmp_path_factory) -> Path:
+    """An export folder of the bag-of-vectors encoder: a real `--model`, made in a moment instead of trained."""
+    from lstmlab.inference.sentence_encoder import SentenceEncoder
+
+    return SentenceEncoder.from_vectors(tiny_vectors).save(tmp_path_factory.mktemp("model") / "model")

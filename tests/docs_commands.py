@@ -1,5 +1,5 @@
 """The commands of README.md and docs/*.md as a user types them: found in the fenced code blocks, planned by the
-rules below and run one after another in one walk-through folder (tests/test_docs_commands.py runs them).
+rules below and run one after another in one walk-through folder (tests/e2e/test_docs_commands.py runs them).
 
 The rules, all here:
 - Blocks: ```bash and ```sh hold shell commands, ```python a script; a block with no language is output and ```yaml
@@ -49,7 +49,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
 from lstmlab.cli.hydra_app import expose_plugins, register_resolvers
-from lstmlab.data.conllu_reader import read_conllu
+from lstmlab.data.readers.conllu import read_conllu
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data"

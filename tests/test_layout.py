@@ -18,7 +18,7 @@ ALLOWED = {  # folder -> the folders its modules may import from
     "tasks": {"callbacks", "data", "io", "models", "modules", "utils"},
     "models": {"data", "modules", "utils"},
     "modules": {"utils"},
-    "data": {"transfer", "utils"},  # transfer.tasks holds SentEval's file readers, which the classifiers train on
+    "data": {"utils"},
     "transfer": {"data", "utils"},
     "io": {"utils"},
     "integrations": {"inference", "io", "models", "runtime", "utils"},  # other libraries' APIs around the inference
@@ -61,3 +61,83 @@ def test_every_console_script_is_a_module_of_cli():
     modules = {target.split(":")[0] for target in scripts.values()}
     assert all(module.startswith("lstmlab.cli.") for module in modules)
     assert modules <= {f"lstmlab.cli.{path.stem}" for path in (PACKAGE / "cli").glob("*.py")}
+
+
+DATA_ROLES = {  # data/ sub-package -> the data/ sub-packages (or root modules) it may import from
+    "readers": {"errors.py", "locations.py", "text_files.py", "tokenization"},
+    "tokenization": {"errors.py", "text_files.py"},
+    "vocab": {"errors.py", "text_files.py", "readers", "batching"},
+    "batching": {"errors.py"},
+    "text_files.py": {"errors.py"},
+    "datamodule.py": {"batching", "vocab"},
+    "locations.py": set(),
+    "errors.py": set(),
+    "__init__.py": set(),
+}
+DATA_TASKS = {"tagging", "nli", "classification", "language_model"}  # each: the roles above, never another task
+for task_folder in DATA_TASKS:
+    DATA_ROLES[task_folder] = {"errors.py", "locations.py", "text_files.py", "readers", "tokenization", "vocab",
+                               "batching", "datamodule.py"}
+
+
+def imported_data_parts(path: Path) -> set[str]:
+    """The data/ sub-packages and root modules that a module imports from."""
+    parts = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+        names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+        for name in names:
+            pieces = name.split(".")
+            if pieces[:2] == ["lstmlab", "data"] and len(pieces) > 2:
+                parts.add(pieces[2] if (PACKAGE / "data" / pieces[2]).is_dir() else pieces[2] + ".py")
+    return parts
+
+
+def test_data_is_by_role_and_no_task_reads_another_tasks_data():
+    wrong = []
+    for path in sorted((PACKAGE / "data").rglob("*.py")):
+        part = path.relative_to(PACKAGE / "data").parts[0]
+        assert part in DATA_ROLES, f"{path}: a new data/ part; give it a role in DATA_ROLES"
+        for target in sorted(imported_data_parts(path) - DATA_ROLES[part] - {part}):
+            wrong.append(f"{path.relative_to(ROOT)} imports lstmlab.data.{target.removesuffix('.py')}")
+    assert not wrong, "\n".join(wrong)
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def module_imports(path: Path, modules: set[str]) -> set[str]:
+    """The package's modules that `path` imports at module level (imports inside functions are lazy on purpose)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in tree.body:
+        names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+        names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names += [f"{node.module}.{alias.name}" for alias in node.names]
+        found |= {name for name in names if name in modules}
+    return found
+
+
+def test_no_import_circle():
+    paths = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+    graph = {name: module_imports(path, set(paths)) - {name} for name, path in paths.items()}
+    circles, state = [], {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = "open"
+        for target in sorted(graph[name]):
+            if state.get(target) == "open":
+                circles.append(" -> ".join([*trail[trail.index(target):], target]))
+            elif target not in state:
+                visit(target, [*trail, target])
+        state[name] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    # a package importing its own modules (a façade) is not a circle
+    circles = [c for c in circles if not any(c.startswith(f"{p} -> {p}.") for p in graph)]
+    assert not circles, "\n".join(circles)

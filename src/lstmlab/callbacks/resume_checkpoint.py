@@ -25,7 +25,7 @@ While it trains (`on_train_start` to `on_train_end`) this callback's handler rep
 these signals: Python's turns Ctrl-C into a KeyboardInterrupt wherever the run is (Lightning then stops with no
 checkpoint), Lightning's SIGTERM handler runs collectives inside the handler (under DDP the ranks can then wait on
 each other forever) and stops in the middle of a validation, and its SLURM handler saves `hpc_ckpt_<n>.ckpt` from
-inside the signal handler, possibly in the middle of an optimizer step. tests/test_mid_epoch_resume.py sends the
+inside the signal handler, possibly in the middle of an optimizer step. tests/e2e/test_mid_epoch_resume.py sends the
 signals to real runs, DDP included.
 """
 

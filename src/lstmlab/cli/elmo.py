@@ -25,7 +25,7 @@ from lstmlab.cli import options
 from lstmlab.cli.command import run_model_on_input
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
-from lstmlab.data.tokenize import tokenize
+from lstmlab.data.tokenization.tokenize import tokenize
 from lstmlab.io.elmo_hdf5 import LAYER_CHOICES, ElmoHdf5Writer
 from lstmlab.utils.arrays import as_numpy
 

@@ -10,7 +10,7 @@ most often a paragraph break or a stray newline, and a vector for it would mean 
 a line gets a zero vector instead (so row i is still line i), the final message counts them, and the .h5 and
 .parquet outputs flag them in `empty`.
 
-Lines are tokenized by the rule in `lstmlab.data.tokenize` (or split on whitespace with --tokenized).
+Lines are tokenized by the rule in `lstmlab.data.tokenization.tokenize` (or split on whitespace with --tokenized).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from lstmlab.cli import options
 from lstmlab.cli.command import run_model_on_input
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
-from lstmlab.data.tokenize import tokenize
+from lstmlab.data.tokenization.tokenize import tokenize
 from lstmlab.io.embedding_writers import WRITERS, open_writer, writer_class
 from lstmlab.io.hub import model_name
 from lstmlab.runtime.text_pipeline import is_empty

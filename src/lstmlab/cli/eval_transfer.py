@@ -25,9 +25,9 @@ import numpy as np
 from lstmlab.cli import options
 from lstmlab.cli.command import run_command
 from lstmlab.data import locations
+from lstmlab.data.readers.senteval import TASKS, TaskData
 from lstmlab.transfer.evaluate import Encoder, EvaluationSettings, evaluate_task
 from lstmlab.transfer.report import make_report, text_table, write_report
-from lstmlab.transfer.tasks import TASKS, TaskData
 from lstmlab.utils.malloc_tuning import tune_malloc
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from lstmlab.cli.command import run_command
-from lstmlab.data.long_memory import generate_sequences, long_memory_vocabs
+from lstmlab.data.classification.long_memory import generate_sequences, long_memory_vocabs
 from lstmlab.models.sequence_classifier import ClassifierConfig, SequenceClassifier
 from lstmlab.modules.masked_rnn import MaskedRNN
 from lstmlab.modules.recurrent_cells import CELL_TYPES

@@ -52,7 +52,7 @@ def unknown_override_keys(config_name: str, argv: list[str]) -> list[str]:
     from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
     # an internal: hydra.main's own parser, so that flags are read exactly as the command reads them (-m, --cfg,
-    # --config-dir, -cn); pinned by tests/test_train_command.py
+    # --config-dir, -cn); pinned by tests/cli/test_train_command.py
     args, _ = get_args_parser().parse_known_args(argv)
     if not args.overrides or args.help or args.hydra_help or args.shell_completion or args.info:
         return []
@@ -166,7 +166,7 @@ class KeepRunOnRefusedResume(Callback):
 
     def on_run_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         # JobReturn's field, not its public `return_value`, which also prints "Error executing job" to stderr
-        # each time it is read; pinned by tests/test_train_command.py
+        # each time it is read; pinned by tests/cli/test_train_command.py
         if job_return.status is JobStatus.FAILED and isinstance(job_return._return_value, ResumeError):
             for path in set(self.written()) - set(self.kept):
                 path.unlink()  # written by the refused job: the run had no such file
@@ -186,7 +186,7 @@ def expose_plugins() -> None:
     of the `hydra_plugins` namespace package. A wheel install puts ours in site-packages/hydra_plugins, where the
     scan looks; an editable install (setuptools' import-hook mode, which the conf/ mapping needs) serves it through
     an import hook that no folder listing sees, so its real folder joins the namespace path.
-    tests/test_optuna_sweep.py pins that Hydra finds the sweeper."""
+    tests/sweeps/test_optuna_sweep.py pins that Hydra finds the sweeper."""
     import hydra_plugins
     import hydra_plugins.lstmlab_optuna_sweeper as plugin
 

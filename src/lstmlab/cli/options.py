@@ -80,7 +80,7 @@ def add_tokenized(parser: Options, default: bool, why: str = "") -> None:
     shown = "--tokenized" if default else "--no-tokenized"
     parser.add_argument("--tokenized", action=argparse.BooleanOptionalAction, default=default,
                         help="input is whitespace-tokenized: split on whitespace only; --no-tokenized: raw text, "
-                             f"tokenized by lstmlab's rule, lstmlab.data.tokenize (default {shown}"
+                             f"tokenized by lstmlab's rule, lstmlab.data.tokenization.tokenize (default {shown}"
                              + (f": {why})" if why else ")"))
 
 

@@ -1,7 +1,7 @@
 """`lstmlab-tag --model RUN_DIR raw.txt -o tagged.conllu` (or `< raw.txt > tagged.conllu`): tag raw text, one
 sentence per line.
 
-Lines are tokenized by the rule in `lstmlab.data.tokenize` (or split on whitespace with --tokenized).
+Lines are tokenized by the rule in `lstmlab.data.tokenization.tokenize` (or split on whitespace with --tokenized).
 The output has one sentence per input line, in CoNLL-U (tag in UPOS or XPOS column) or TSV (token<TAB>tag); with
 -o it appears whole when tagging succeeds, and otherwise not at all (an older file is left as it was).
 """
@@ -18,7 +18,7 @@ from lstmlab.cli import options
 from lstmlab.cli.command import run_model_on_input, text_output
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
-from lstmlab.data.tokenize import tokenize
+from lstmlab.data.tokenization.tokenize import tokenize
 from lstmlab.runtime.tagged_sentence import TaggedSentence
 from lstmlab.runtime.text_pipeline import is_empty
 

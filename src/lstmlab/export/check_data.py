@@ -9,11 +9,11 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from lstmlab.data.text_vocabs import TextVocabs
-from lstmlab.data.tokenize import tokenize
+from lstmlab.data.readers.senteval import SentencePairs
+from lstmlab.data.tokenization.tokenize import tokenize
+from lstmlab.data.vocab.text_vocabs import TextVocabs
 from lstmlab.io.hub import resolve_model_path
 from lstmlab.io.model_card import read_card
-from lstmlab.transfer.tasks import SentencePairs
 
 MAX_SENTENCES = 2000  # enough for accuracy to 0.1 points on a tagger's tokens, a few seconds of checking
 
@@ -45,7 +45,7 @@ def hub_split(data: dict) -> str:
 def read_check_data(kind: str, path: str, data: dict, limit: int = MAX_SENTENCES) -> CheckData:
     """The first `limit` examples of `path`, read with the options of the data config `data`."""
     if kind == "tagger":
-        from lstmlab.data.tagging_sources import load_tagged_split
+        from lstmlab.data.tagging.sources import load_tagged_split
 
         file_format = data.get("format", "conllu")
         split = load_tagged_split(path, file_format, data.get("tag_column", "upos"), data.get("token_column", 0),
@@ -55,7 +55,7 @@ def read_check_data(kind: str, path: str, data: dict, limit: int = MAX_SENTENCES
         split = split.select(range(min(limit, len(split))))
         return CheckData(split["tokens"], split["tags"], path)
     if kind == "nli":
-        from lstmlab.data.nli_sources import load_nli_split
+        from lstmlab.data.nli.sources import load_nli_split
 
         pairs = load_nli_split(path, data.get("format", "jsonl"), data.get("premise_field", "sentence1"),
                                data.get("hypothesis_field", "sentence2"), data.get("label_field", "gold_label"),
@@ -64,7 +64,7 @@ def read_check_data(kind: str, path: str, data: dict, limit: int = MAX_SENTENCES
         sentences = [tokens for pair in zip(pairs["premise"], pairs["hypothesis"], strict=True) for tokens in pair]
         return CheckData(sentences, pairs["label"], path)
     if kind == "classifier":
-        from lstmlab.data.classification_sources import load_classification_split
+        from lstmlab.data.classification.sources import load_classification_split
 
         split = load_classification_split(path, "val", data.get("format", "tsv"), data.get("task"),
                                           data.get("tokenizer", "whitespace"))

@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from lstmlab.data.readers.senteval import read_stsb_file
 from lstmlab.data.text_files import resolve_data_file
 from lstmlab.export.check_data import CheckData, model_card_data, read_check_data, vocabulary_sentences
 from lstmlab.export.onnx_checks import CHECKS, CheckResult
@@ -24,9 +25,8 @@ from lstmlab.io.model_card import CARD_FILE, card_text, read_card, run_record
 from lstmlab.io.model_folder import LSTMLAB_VERSION, check_save_target, replace_export_files
 from lstmlab.runtime.onnx_folder import FORMAT, FORMAT_VERSION, MANIFEST_KEY, OnnxModel
 from lstmlab.tasks import Task, load_task
-from lstmlab.transfer.tasks import read_stsb_file
 
-TOKENIZER = "ud_english_ewt"  # the rule of lstmlab.data.tokenize, which raw text goes through
+TOKENIZER = "ud_english_ewt"  # the rule of lstmlab.data.tokenization.tokenize, which raw text goes through
 
 
 @dataclass

@@ -4,7 +4,7 @@ The graph is the network's own forward pass, traced (torch.onnx.export with the 
 its dynamic axes hold for any batch, length and word width, and it honours `autograd.Function.symbolic`, which
 writes each recurrent layer as one operator (`lstmlab.modules.onnx_recurrent`); the dynamo exporter's graph of the
 same BiLSTM failed on a second shape in torch 2.13). That exporter is deprecated since torch 2.9 but shipped through
-2.14, the newest torch pyproject.toml admits; tests/test_onnx_export.py pins what this relies on.
+2.14, the newest torch pyproject.toml admits; tests/export/test_onnx_export.py pins what this relies on.
 
 Text work (tokenizing, lookup, padding) and decoding stay outside, in numpy, shared with PyTorch's path: the graph
 reads padded id arrays, as the network does.

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import torch
 
-from lstmlab.data.text_vocabs import TextVocabs
+from lstmlab.data.vocab.text_vocabs import TextVocabs
 from lstmlab.inference import cpu_streams
 from lstmlab.io.hub import resolve_model_path
 from lstmlab.io.model_folder import load_model_file

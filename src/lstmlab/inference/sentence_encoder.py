@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from lstmlab.data.text_vocabs import EncodedTokens, TextVocabs
-from lstmlab.data.vectors import load_word_vectors
-from lstmlab.data.vocab import PAD, UNK, Vocab
+from lstmlab.data.readers.word_vectors import load_word_vectors
+from lstmlab.data.vocab.text_vocabs import EncodedTokens, TextVocabs
+from lstmlab.data.vocab.vocab import PAD, UNK, Vocab
 from lstmlab.inference import cpu_streams
 from lstmlab.io.hub import resolve_model_path
 from lstmlab.io.model_folder import WrongModelKind, load_model_file, model_payload, save_model_folder
@@ -110,9 +110,9 @@ class SentenceEncoder:
     ) -> np.ndarray | torch.Tensor:
         """Vectors [N, dim] (float32) in input order; a single string gives one vector [dim].
 
-        Strings are tokenized by `lstmlab.data.tokenize` (UD English EWT's rule, which the NLI readers of raw text use
-        too; on the PTB-tokenized bundled SNLI it scores as well, docs/results.md); lists of tokens are taken as they
-        are, a blank token ("") being an error. An empty sentence is an error, or, with
+        Strings are tokenized by `lstmlab.data.tokenization.tokenize` (UD English EWT's rule, which the NLI readers of
+        raw text use too; on the PTB-tokenized bundled SNLI it scores as well, docs/results.md); lists of tokens are
+        taken as they are, a blank token ("") being an error. An empty sentence is an error, or, with
         `allow_empty`, a zero vector. `bf16` computes in bfloat16 (CPUs with AVX-512 bf16 or AMX, GPUs): 1.6-1.7x
         faster on such a CPU, vectors within ~1e-3.
         The text work runs beside the network (`text_pipeline`).

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import torch
 
-from lstmlab.data.tagging_split import TaggedSplit
-from lstmlab.data.text_vocabs import TextVocabs
+from lstmlab.data.tagging.split import TaggedSplit
+from lstmlab.data.vocab.text_vocabs import TextVocabs
 from lstmlab.inference import cpu_streams
 from lstmlab.io.hub import resolve_model_path
 from lstmlab.io.model_folder import load_model_file
@@ -45,7 +45,7 @@ class Tagger:
     @torch.inference_mode()
     def predict(self, sentences: Sentence | Sequence[Sentence], batch_size: int = 256, bf16: bool = False
                 ) -> TaggedSentence | list[TaggedSentence]:
-        """Tag raw strings (tokenized by `lstmlab.data.tokenize`) or lists of tokens.
+        """Tag raw strings (tokenized by `lstmlab.data.tokenization.tokenize`) or lists of tokens.
 
         A single string returns one TaggedSentence; a list returns a list, in input order (batches are
         formed by length internally, and results do not depend on which sentences share a batch). `bf16` runs the

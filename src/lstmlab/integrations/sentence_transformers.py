@@ -1,5 +1,6 @@
 """An lstmlab sentence encoder inside sentence-transformers, through its public module API: one input module,
-`LstmlabEncoder`, that tokenizes with `lstmlab.data.tokenize` and runs the encoder's own network (no second copy).
+`LstmlabEncoder`, that tokenizes with `lstmlab.data.tokenization.tokenize` and runs the encoder's own network (no
+second copy).
 
     from lstmlab.integrations.sentence_transformers import to_sentence_transformer
     model = to_sentence_transformer("logs/nli_cpu/runs/<timestamp>")  # in-process: no trust_remote_code

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lstmlab.data.tagging_split import TAG_PADDING
+from lstmlab.data.tagging.split import TAG_PADDING
 from lstmlab.models.bilm import BiLanguageModel, BiLMConfig
 from lstmlab.modules.char_cnn import CharCNN
 from lstmlab.modules.char_lstm import CharLSTM

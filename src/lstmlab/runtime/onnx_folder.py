@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from lstmlab.data.text_vocabs import TextVocabs
+from lstmlab.data.vocab.text_vocabs import TextVocabs
 from lstmlab.io.export_names import GRAPH_FILE
 from lstmlab.io.hub import resolve_model_path
 from lstmlab.io.model_errors import ModelFileError, WrongModelKind

@@ -38,8 +38,8 @@ class Tagger(ExportedModel):
 
     def predict(self, sentences: Sentence | Sequence[Sentence], batch_size: int = 256, bf16: bool = False
                 ) -> TaggedSentence | list[TaggedSentence]:
-        """Tag raw strings (tokenized by `lstmlab.data.tokenize`) or lists of tokens: one TaggedSentence for a
-        string, a list in input order for a list."""
+        """Tag raw strings (tokenized by `lstmlab.data.tokenization.tokenize`) or lists of tokens: one TaggedSentence
+        for a string, a list in input order for a list."""
         check_cpu_only("cpu", bf16)
         single = isinstance(sentences, str)
         items = [sentences] if single else list(sentences)

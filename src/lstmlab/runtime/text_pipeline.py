@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Literal, TypeVar
 
-from lstmlab.data.tokenize import tokenize
+from lstmlab.data.tokenization.tokenize import tokenize
 
 Item = TypeVar("Item")
 Batch = TypeVar("Batch")
@@ -37,7 +37,7 @@ CHUNK_SENTENCES = 1024  # sentences prepared at a time: large enough to batch by
 
 
 def tokens_of(sentence: Sentence) -> list[str]:
-    """A string's tokens by the rule of `lstmlab.data.tokenize`; a token list as it is."""
+    """A string's tokens by the rule of `lstmlab.data.tokenization.tokenize`; a token list as it is."""
     return tokenize(sentence) if isinstance(sentence, str) else list(sentence)
 
 

@@ -56,7 +56,7 @@ def open_storage(description: str) -> optuna.storages.BaseStorage | str:
 def trial_id(trial: Trial | FrozenTrial) -> int:
     """The storage's id of a trial. Optuna addresses a trial from another process (the job that reports to it for
     pruning) only by this id (`optuna.trial.Trial(study, trial_id)`) and exposes it only as the private `_trial_id`;
-    tests/test_optuna_sweep.py pins it."""
+    tests/sweeps/test_optuna_sweep.py pins it."""
     return trial._trial_id
 
 

@@ -20,8 +20,8 @@ from lightning.pytorch.trainer.states import TrainerFn
 from torch import nn
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
-from lstmlab.data.text_datamodule import TextDataModule
-from lstmlab.data.text_vocabs import TextVocabs
+from lstmlab.data.datamodule import TextDataModule
+from lstmlab.data.vocab.text_vocabs import TextVocabs
 from lstmlab.io.model_folder import model_payload, upgrade_model
 from lstmlab.tasks.evaluation_report import format_table, write_report
 
@@ -124,7 +124,7 @@ class Task(L.LightningModule):
         written (Lightning calls the module's epoch-end hook before the checkpoint callbacks'). Lightning 2.6 steps it
         itself after that checkpoint, and not at all at the end of an epoch it resumed (its fit loop is still
         `restarting` then), so a resumed run annealed one epoch late and ended elsewhere; `lr_scheduler_step` leaves
-        those steps out. tests/test_mid_epoch_resume.py pins it."""
+        those steps out. tests/e2e/test_mid_epoch_resume.py pins it."""
         validated, self._validated = self._validated, False
         if not validated:
             return  # an epoch cut short by max_steps, as Lightning's own rule

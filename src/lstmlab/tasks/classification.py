@@ -10,9 +10,9 @@ import torch
 from torch import nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
-from lstmlab.data.classification_datamodule import ClassificationDataModule
-from lstmlab.data.text_datamodule import TextDataModule
-from lstmlab.data.text_vocabs import TextVocabs
+from lstmlab.data.classification.datamodule import ClassificationDataModule
+from lstmlab.data.datamodule import TextDataModule
+from lstmlab.data.vocab.text_vocabs import TextVocabs
 from lstmlab.models.sequence_classifier import SequenceClassifier
 from lstmlab.tasks.base import Task
 

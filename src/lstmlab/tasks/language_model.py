@@ -16,9 +16,9 @@ import torch
 from torch import nn
 from torchmetrics import MeanMetric
 
-from lstmlab.data.lm_batches import DIRECTIONS
-from lstmlab.data.lm_datamodule import BOUNDARY, LanguageModelDataModule
-from lstmlab.data.text_vocabs import TextVocabs
+from lstmlab.data.language_model.batches import DIRECTIONS
+from lstmlab.data.language_model.datamodule import BOUNDARY, LanguageModelDataModule
+from lstmlab.data.vocab.text_vocabs import TextVocabs
 from lstmlab.models.bilm import BiLanguageModel
 from lstmlab.modules.recurrent_stack import LayerState, detach_state
 from lstmlab.tasks.base import Task, gather_from_ranks

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from lstmlab.data.nli_datamodule import NLIDataModule
+from lstmlab.data.nli.datamodule import NLIDataModule
 from lstmlab.models.nli_classifier import NLIClassifier
 from lstmlab.tasks.classification import ClassificationTask
 

@@ -8,10 +8,10 @@ from typing import Any
 import torch
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
-from lstmlab.data.tagging_datamodule import TaggingDataModule
-from lstmlab.data.tagging_split import TAG_PADDING
-from lstmlab.data.text_vocabs import TextVocabs
-from lstmlab.data.vocab import Vocab
+from lstmlab.data.tagging.datamodule import TaggingDataModule
+from lstmlab.data.tagging.split import TAG_PADDING
+from lstmlab.data.vocab.text_vocabs import TextVocabs
+from lstmlab.data.vocab.vocab import Vocab
 from lstmlab.io.model_folder import load_model_file
 from lstmlab.models.bilm import BiLanguageModel
 from lstmlab.models.bilstm_tagger import BiLSTMTagger

@@ -26,7 +26,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from lstmlab.transfer.tasks import SentencePairs, Sentences, SkippedLine, TaskData
+from lstmlab.data.readers.senteval import SentencePairs, Sentences, SkippedLine, TaskData
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from lstmlab.data.readers.senteval import TASKS
 from lstmlab.transfer.evaluate import MAX_ITER, EvaluationSettings, TaskResult
-from lstmlab.transfer.tasks import TASKS
 from lstmlab.utils.atomic_file import atomic_file
 
 PROTOCOL = ("accuracy in %: logistic regression on standardised features (SICK-E, MRPC: [u, v, |u-v|, u*v]); "

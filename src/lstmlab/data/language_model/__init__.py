@@ -1,0 +1,2 @@
+"""Language-model data: `batches` (running-text windows for truncated BPTT, or sentences) and
+`datamodule`."""
