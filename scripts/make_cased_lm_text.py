@@ -3,7 +3,7 @@
 The PTB LM text is lowercased, has no punctuation and reads numbers as N, so a biLM trained on it meets most
 EWT tokens' capitals and punctuation as unknown characters. This corpus keeps them:
 train = Brown (tokenized), NLTK's ABC, Web Text, State of the Union and Inaugural text (raw, split by the EWT
-rule of `lstmlab.data.tokenize`) and the training sentences of UD English EWT, GUM and LinES (gold words);
+rule of `lstmlab.data.tokenization.tokenize`) and the training sentences of UD English EWT, GUM and LinES (gold words);
 valid = EWT dev; test = GUM test. No EWT test sentence is in it. One line per sentence or paragraph,
 whitespace-tokenized, gzipped reproducibly:
 
@@ -20,8 +20,8 @@ from pathlib import Path
 
 from make_inaugural_text import decoded  # NLTK's text files: UTF-8, or Latin-1 for a few
 
-from lstmlab.data.conllu_reader import read_conllu
-from lstmlab.data.tokenize import tokenize
+from lstmlab.data.readers.conllu import read_conllu
+from lstmlab.data.tokenization.tokenize import tokenize
 
 RAW_TEXT = ("abc/*.txt", "webtext/*.txt", "state_union/*.txt", "inaugural/*.txt")
 UD_TRAIN = ("ud_english_ewt/en_ewt-ud-train.conllu", "ud_english_gum/en_gum-ud-train.conllu",

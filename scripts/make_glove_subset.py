@@ -16,9 +16,9 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from lstmlab.data.column_reader import read_columns
-from lstmlab.data.conllu_reader import read_conllu
-from lstmlab.data.nli_readers import read_nli_jsonl, read_nli_tsv
+from lstmlab.data.readers.columns import read_columns
+from lstmlab.data.readers.conllu import read_conllu
+from lstmlab.data.readers.nli import read_nli_jsonl, read_nli_tsv
 from lstmlab.data.text_files import read_lines
 
 
