@@ -3,8 +3,8 @@
 
 ONNX's recurrent operators read each sequence within its own length in both directions, which is exactly what
 `MaskedRNN` computes with its reversals within length. Traced as it runs in PyTorch, a layer becomes two
-one-directional operators plus the gathers, transposes and concatenations of those reversals: with ONNX Runtime on
-the 2x256 BiLSTM-CRF tagger at batch 64, about 30% of the graph's time went to them (docs/benchmarks.md). Here the
+one-directional operators plus the gathers, transposes and concatenations of those reversals, a large share of the
+graph's time in ONNX Runtime at batch 64 (docs/benchmarks.md, "Deployment"). Here the
 layer is an `autograd.Function` whose `symbolic` (torch.onnx's documented hook for a custom operator) writes the one
 operator, PyTorch's weights put in ONNX's gate order; its `forward`, which tracing runs, computes the layer as
 `MaskedRNN` does, from the same weights.

@@ -11,9 +11,8 @@ two kinds of work share the machine depends on where the network runs (the `mode
   threads, each preparing chunks while the other computes (`cpu_streams`);
 - on one CPU thread, each chunk is prepared just before the network reads it.
 
-A background thread beside a CPU network only takes cores from it: `encode()` on strings at H=256, 2 cores, ran at
-0.96x a plain loop over word ids with it, 1.02x inline and 1.12x as two streams (`python bench/raw_text_speed.py`,
-which forces each mode; docs/benchmarks.md).
+A background thread beside a CPU network only takes cores from it: two streams beat it and inline preparation on two
+cores (docs/benchmarks.md, "Raw text"; `python bench/raw_text_speed.py` forces each mode).
 """
 
 from __future__ import annotations
@@ -97,8 +96,7 @@ def by_length(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     """Rows cut into batches of similar lengths, longest first (each later batch fits in memory an earlier freed):
     at most `batch_size` rows, none shorter than `1 - MAX_PADDING` of its batch's longest, so that a batch is at
     most a quarter padding. A call of 64 sentences of running text (lengths from 1 to 100 words) was one batch
-    three quarters padding: cut so, it tagged 3.5x faster with ONNX Runtime and 2.2x with PyTorch (one thread,
-    `python bench/deploy.py`)."""
+    three quarters padding; cut so, it tags several times faster (docs/benchmarks.md, "Deployment")."""
     batches: list[list[int]] = []
     for row in sorted(range(len(lengths)), key=lengths.__getitem__, reverse=True):
         if batches and len(batches[-1]) < batch_size and lengths[row] >= (1 - MAX_PADDING) * lengths[batches[-1][0]]:

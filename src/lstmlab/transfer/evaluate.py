@@ -173,7 +173,7 @@ def evaluate_task(encoder: Encoder, task: TaskData, settings: EvaluationSettings
     classifiers = _Classifiers(settings.seed)
     x = {name: features(split, lookup) for name, split in task.splits.items()}
     y = {name: np.asarray(split.labels) for name, split in task.splits.items()}
-    with threadpool_limits(limits=1):  # these fits are small: one BLAS thread is 10x faster on a shared 2-core CPU
+    with threadpool_limits(limits=1):  # small fits: one BLAS thread is far faster on a shared CPU
         gold, predictions, chosen = classify(x, y, settings, classifiers)
     metrics = {"accuracy": 100 * float(np.mean(predictions == gold))}
     if task.positive_label is not None:

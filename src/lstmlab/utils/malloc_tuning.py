@@ -1,7 +1,7 @@
 """Keep glibc malloc from returning memory to the OS between LSTM steps.
 
-Page faults from glibc's mmap/trim cycle cost 25-30% of CPU LSTM training time (docs/cpu_facts.md, measured by
-`python bench/cpu_kernels.py`). The Makefile sets
+Page faults from glibc's mmap/trim cycle cost a quarter of CPU LSTM training time on some CPUs (docs/cpu_facts.md,
+measured by `python bench/cpu_kernels.py`). The Makefile sets
 MALLOC_MMAP_MAX_=0 and MALLOC_TRIM_THRESHOLD_; this applies the same settings through mallopt() at start-up, so
 `lstmlab-train` run directly gets them too. A no-op where the C library is not glibc.
 """

@@ -3,13 +3,11 @@ less with what they read.
 
 oneDNN (PyTorch's CPU kernels for LSTMs and convolutions) builds one primitive per input shape and keeps up to 1,024
 of them, each with its own buffers. Training meets many shapes too: a tagger's char LSTM reads (words in the batch,
-longest word) shapes that change at every batch, and a full EWT epoch peaked 0.8 GB higher with the full cache and
-no faster (docs/benchmarks.md, "Training memory against Flair"). An export that sorts sentences by length meets a new
-(batch, length) at nearly every batch, so its memory grew with the input until that cache was full:
-`lstmlab-elmo` peaked at 783 MiB on PTB test and 1,264 MiB on PTB train (11 times longer), and at 673 and 913 MiB
-with a cache of 64 (docs/benchmarks.md). A cache of 64 keeps the kernels of the shapes in use, so a run of equal
-shapes stays as fast as with the full cache; with none at all, each call rebuilds its kernels (3 ms more per call
-on a small LSTM).
+longest word) shapes that change at every batch, and a full EWT epoch peaked far higher with the full cache and no
+faster (docs/benchmarks.md, "Training memory against Flair"). An export that sorts sentences by length meets a new
+(batch, length) at nearly every batch, so its memory grew with the input until that cache was full
+(docs/benchmarks.md, "Bidirectional LM"). A cache of 64 keeps the kernels of the shapes in use, so a run of equal
+shapes stays as fast as with the full cache; with none at all, each call rebuilds its kernels.
 """
 
 from __future__ import annotations

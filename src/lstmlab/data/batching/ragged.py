@@ -1,8 +1,7 @@
 """Variable-length rows stored as one flat numpy array plus offsets.
 
-A million sentences as a Python list of tensors costs a few hundred bytes of object overhead per sentence
-and per tensor; as flat arrays they cost 4 bytes per token plus 8 per sentence (measured in
-`bench/data_memory.py`).
+A Python list of tensors costs a few hundred bytes of object overhead per sentence and per tensor; flat arrays cost
+4 bytes per token plus 8 per sentence (docs/benchmarks.md, "Data memory").
 """
 
 from __future__ import annotations

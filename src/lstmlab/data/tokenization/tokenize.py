@@ -19,8 +19,8 @@ Treebank differ, EWT wins (search-engine -> search - engine, $3.50 -> $ 3.50, !!
 
 Most pieces need none of this: a word of ASCII letters that is not an apostrophe-less contraction is one token,
 and such a word with one closing or final mark (way, system? post.) is two unless the mark is an abbreviation's
-period; these are decided by str checks before any regex, which made the rule 8-10x faster on UD English text
-(issue 19; `.venv/bin/python bench/tokenizer_speed.py`) with the same tokens.
+period; these are decided by str checks before any regex, which keeps the rule fast with the same tokens
+(docs/benchmarks.md, "Raw text").
 
 Token F1 against EWT's gold words, scored by character span (`.venv/bin/python bench/tokenizer_ewt.py --split
 test`, and `--split dev`): this rule 98.87 (test) / 99.00 (dev); NLTK's NLTKWordTokenizer 96.45 / 96.47 and
