@@ -21,7 +21,8 @@ from conftest import ROOT, TINY_MODEL, compose_config, tiny_data_overrides
 
 from lstmlab.cli.train import train
 from lstmlab.io.model_folder import CONFIG_FILE, WEIGHTS_FILE, load_model_file, save_model_folder
-from lstmlab.tasks.base import collect_rng_states, make_optimizer, restore_rng_states
+from lstmlab.tasks.optimizers import make_optimizer
+from lstmlab.utils.rng_state import collect_rng_states, restore_rng_states
 
 
 def draws() -> list:

@@ -7,14 +7,11 @@ report an evaluation. The entry points only call these, so adding a task adds fi
 
 from __future__ import annotations
 
-import logging
-import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
 import lightning as L
-import numpy as np
 import torch
 from lightning.pytorch.trainer.states import TrainerFn
 from torch import nn
@@ -22,10 +19,11 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from lstmlab.data.datamodule import TextDataModule
 from lstmlab.data.vocab.text_vocabs import TextVocabs
-from lstmlab.io.model_folder import model_payload, upgrade_model
+from lstmlab.io.checkpoint_upgrade import upgrade_checkpoint
+from lstmlab.io.model_folder import model_payload
 from lstmlab.tasks.evaluation_report import format_table, write_report
-
-log = logging.getLogger(__name__)
+from lstmlab.tasks.optimizers import make_optimizer
+from lstmlab.utils.rng_state import gather_rng_states, restore_rank_rng_states
 
 TASKS: dict[str, type[Task]] = {}
 
@@ -179,83 +177,3 @@ class Task(L.LightningModule):
         if "lstmlab_rng" in checkpoint:
             restore_rank_rng_states(checkpoint["lstmlab_rng"], self.global_rank)
 
-
-def upgrade_checkpoint(checkpoint: dict[str, Any], where: Path) -> None:
-    """A checkpoint of an older model format in today's, in place: resuming (`ckpt_path=`) goes through Lightning,
-    not `load_model_file`, so the payload and the network's weights (`net.` keys) get the same upgrades here."""
-    payload = checkpoint.get("lstmlab")
-    if not isinstance(payload, dict):
-        return
-    prefix = "net."
-    state = checkpoint["state_dict"]
-    payload, net = upgrade_model(payload, {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)},
-                                 where)
-    checkpoint["lstmlab"] = payload
-    checkpoint["state_dict"] = {**{k: v for k, v in state.items() if not k.startswith(prefix)},
-                                **{prefix + k: v for k, v in net.items()}}
-
-
-def make_optimizer(factory: Callable[..., torch.optim.Optimizer], parameters: Any,
-                   scaled: bool = False) -> torch.optim.Optimizer:
-    """The configured optimizer; `fused=True` falls back to the default implementation where this torch
-    or device has no fused kernel (CPU fused Adam arrived in torch 2.4), with a warning, and under a loss scaler
-    (`scaled`: fp16-mixed), where Lightning clips no gradients of an optimizer that unscales them itself."""
-    parameters = list(parameters)
-    if scaled and getattr(factory, "keywords", {}).get("fused"):
-        log.info("fp16-mixed: the default (not fused) optimizer, so that gradients can be clipped after unscaling")
-        return factory(params=parameters, fused=None)
-    try:
-        return factory(params=parameters)
-    except (RuntimeError, TypeError) as error:
-        if "fused" not in str(error) or not getattr(factory, "keywords", {}).get("fused"):
-            raise
-        log.warning("fused optimizer unavailable here (%s); using the default implementation", error)
-        return factory(params=parameters, fused=None)
-
-
-def collect_rng_states() -> dict[str, Any]:
-    """This process's torch (CPU, and the current CUDA device), Python and numpy generator states, as tensors
-    and plain types so the checkpoint loads with `weights_only=True`."""
-    _, keys, position, has_gauss, cached = np.random.get_state()
-    states: dict[str, Any] = {
-        "torch": torch.get_rng_state(),
-        "python": random.getstate(),
-        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "position": int(position),
-                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
-    }
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        states["cuda"] = torch.cuda.get_rng_state()
-    return states
-
-
-def restore_rng_states(states: dict[str, Any]) -> None:
-    torch.set_rng_state(states["torch"])
-    version, internal, gauss = states["python"]
-    random.setstate((version, tuple(internal), gauss))
-    saved = states["numpy"]
-    np.random.set_state(("MT19937", saved["keys"].numpy().astype(np.uint32), saved["position"],
-                         saved["has_gauss"], saved["cached_gaussian"]))
-    if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state(states["cuda"])
-
-
-def gather_from_ranks(value: Any) -> list[Any]:
-    """Every rank's `value` (a picklable object), in rank order; called by all ranks together."""
-    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
-        return [value]
-    gathered: list[Any] = [None] * torch.distributed.get_world_size()
-    torch.distributed.all_gather_object(gathered, value)
-    return gathered
-
-
-def gather_rng_states() -> list[dict[str, Any]]:
-    """Every rank's states (each DDP process draws its own dropout masks)."""
-    return gather_from_ranks(collect_rng_states())
-
-
-def restore_rank_rng_states(per_rank: list[dict[str, Any]], rank: int) -> None:
-    if len(per_rank) > rank:
-        restore_rng_states(per_rank[rank])
-    else:
-        log.warning("the checkpoint holds random states for %d processes, not for rank %d: not restored",
-                    len(per_rank), rank)

@@ -21,7 +21,8 @@ from lstmlab.data.language_model.datamodule import BOUNDARY, LanguageModelDataMo
 from lstmlab.data.vocab.text_vocabs import TextVocabs
 from lstmlab.models.bilm import BiLanguageModel
 from lstmlab.modules.recurrent_stack import LayerState, detach_state
-from lstmlab.tasks.base import Task, gather_from_ranks
+from lstmlab.tasks.base import Task
+from lstmlab.utils.ddp import gather_from_ranks
 
 SHORT = {"forward": "fwd", "backward": "bwd"}
 # what is minimised: row_sum, each direction's NLL summed along each row (window or sentence) and averaged over
