@@ -9,12 +9,13 @@ at a time, for contextual features (`sentence_layers`).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lstmlab.models.network import Network
 from lstmlab.modules.char_cnn import CharCNN
 from lstmlab.modules.dropout import Dropout
 from lstmlab.modules.masked_rnn import reverse_within_length
@@ -69,13 +70,11 @@ def add_word_boundaries(chars: torch.Tensor, num_chars: int) -> torch.Tensor:
     return marked.scatter(-1, lengths + 1, torch.where(real, num_chars + 1, 0))
 
 
-class BiLanguageModel(nn.Module):
-    kind = "bilm"  # the model kind saved models of this network carry
+class BiLanguageModel(Network, kind="bilm", config_type=BiLMConfig):
     distinct_words = True  # `sentence_layers`' character CNN reads each distinct word once (False: the ONNX graph)
 
     def __init__(self, config: BiLMConfig) -> None:
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         self.tokens = CharCNN(config.num_chars + 2, config.char_dim, config.char_filters, config.highway_layers,
                               config.projection_dim, activation=config.char_activation)
         self.forward_lm, self.backward_lm = (
@@ -95,20 +94,6 @@ class BiLanguageModel(nn.Module):
             for module in (self.forward_lm, self.backward_lm, self.softmax):
                 for parameter in module.parameters():
                     nn.init.uniform_(parameter, -config.init_range, config.init_range)
-
-    @classmethod
-    def from_options(cls, **options) -> BiLanguageModel:
-        """Hydra entry point: hyperparameters from the config, vocabulary sizes from the data module."""
-        return cls(BiLMConfig(**options))
-
-    @classmethod
-    def from_saved(cls, net_config: dict, state: dict[str, torch.Tensor]) -> BiLanguageModel:
-        net = cls(BiLMConfig(**net_config))
-        net.load_state_dict(state)
-        return net
-
-    def config_dict(self) -> dict:
-        return asdict(self.config)
 
     @property
     def output_dim(self) -> int:

@@ -8,7 +8,7 @@ tagger, so a saved tagger is used without the biLM's run.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +16,7 @@ from torch import nn
 
 from lstmlab.data.tagging.split import TAG_PADDING
 from lstmlab.models.bilm import BiLanguageModel, BiLMConfig
+from lstmlab.models.network import Network
 from lstmlab.modules.char_cnn import CharCNN
 from lstmlab.modules.char_lstm import CharLSTM
 from lstmlab.modules.crf import CRF
@@ -53,12 +54,9 @@ class TaggerConfig:
         self.char_filters = [[int(width), int(count)] for width, count in self.char_filters]
 
 
-class BiLSTMTagger(nn.Module):
-    kind = "tagger"  # the model kind saved models of this network carry
-
+class BiLSTMTagger(Network, kind="tagger", config_type=TaggerConfig):
     def __init__(self, config: TaggerConfig) -> None:
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         self.words = WordEmbedding(config.num_words, config.word_dim, word_dropout=config.word_dropout,
                                    trainable_rows=config.trainable_words)
         if config.char_encoder == "cnn":
@@ -81,20 +79,6 @@ class BiLSTMTagger(nn.Module):
                                  config.coupled_gates, chrono_init=config.chrono_init)
         self.output = nn.Linear(self.encoder.output_dim, config.num_tags)
         self.crf = CRF(config.num_tags) if config.use_crf else None
-
-    @classmethod
-    def from_options(cls, **options) -> BiLSTMTagger:
-        """Hydra entry point: hyperparameters from the config, vocabulary sizes from the data module."""
-        return cls(TaggerConfig(**options))
-
-    @classmethod
-    def from_saved(cls, net_config: dict, state: dict[str, torch.Tensor]) -> BiLSTMTagger:
-        net = cls(TaggerConfig(**net_config))
-        net.load_state_dict(state)
-        return net
-
-    def config_dict(self) -> dict:
-        return asdict(self.config)
 
     def train(self, mode: bool = True) -> BiLSTMTagger:
         """The biLM stays in evaluation mode (no dropout) while the tagger trains: it is a fixed feature extractor."""

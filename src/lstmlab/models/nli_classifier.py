@@ -4,12 +4,13 @@ features [u, v, |u - v|, u * v], and a multi-layer perceptron over three classes
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lstmlab.models.network import Network
 from lstmlab.models.sentence_encoders import RecurrentOptions, build_encoder
 from lstmlab.modules.word_embedding import WordEmbedding
 
@@ -55,12 +56,9 @@ def kept_first(keep: torch.Tensor) -> torch.Tensor:
     return torch.empty_like(target).scatter_(1, target, positions)
 
 
-class NLIClassifier(nn.Module):
-    kind = "nli"  # the model kind saved models of this network carry
-
+class NLIClassifier(Network, kind="nli", config_type=NLIConfig):
     def __init__(self, config: NLIConfig) -> None:
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         self.words = WordEmbedding(config.num_words, config.word_dim, trainable_rows=config.trainable_words)
         if config.freeze_embeddings:
             self.words.embedding.weight.requires_grad_(False)
@@ -81,20 +79,6 @@ class NLIClassifier(nn.Module):
             width = config.classifier_hidden
         layers += [nn.Dropout(config.dropout), nn.Linear(width, config.num_classes)]
         self.classifier = nn.Sequential(*layers)
-
-    @classmethod
-    def from_options(cls, **options) -> NLIClassifier:
-        """Hydra entry point: hyperparameters from the config, vocabulary sizes from the data module."""
-        return cls(NLIConfig(**options))
-
-    @classmethod
-    def from_saved(cls, net_config: dict, state: dict[str, torch.Tensor]) -> NLIClassifier:
-        net = cls(NLIConfig(**net_config))
-        net.load_state_dict(state)
-        return net
-
-    def config_dict(self) -> dict:
-        return asdict(self.config)
 
     @property
     def embedding_dim(self) -> int:

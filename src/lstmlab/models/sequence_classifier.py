@@ -5,12 +5,13 @@ with its cell, direction and LSTM variants from the config, so `encoder=lstm cel
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lstmlab.models.network import Network
 from lstmlab.models.sentence_encoders import RecurrentOptions, build_encoder
 from lstmlab.modules.dropout import Dropout
 from lstmlab.modules.word_embedding import WordEmbedding
@@ -35,12 +36,9 @@ class ClassifierConfig:
     trainable_words: int | None = None  # rows from this one on (words only the vectors file has) stay frozen
 
 
-class SequenceClassifier(nn.Module):
-    kind = "classifier"  # the model kind saved models of this network carry
-
+class SequenceClassifier(Network, kind="classifier", config_type=ClassifierConfig):
     def __init__(self, config: ClassifierConfig) -> None:
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         self.words = WordEmbedding(config.num_words, config.word_dim, word_dropout=config.word_dropout,
                                    trainable_rows=config.trainable_words)
         if config.freeze_embeddings:
@@ -51,20 +49,6 @@ class SequenceClassifier(nn.Module):
                                      recurrent)
         self.dropout = Dropout(config.dropout)
         self.output = nn.Linear(self.encoder.output_dim, config.num_classes)
-
-    @classmethod
-    def from_options(cls, **options) -> SequenceClassifier:
-        """Hydra entry point: hyperparameters from the config, vocabulary sizes from the data module."""
-        return cls(ClassifierConfig(**options))
-
-    @classmethod
-    def from_saved(cls, net_config: dict, state: dict[str, torch.Tensor]) -> SequenceClassifier:
-        net = cls(ClassifierConfig(**net_config))
-        net.load_state_dict(state)
-        return net
-
-    def config_dict(self) -> dict:
-        return asdict(self.config)
 
     def load_pretrained(self, rows: torch.Tensor, vectors: torch.Tensor) -> None:
         self.words.load_pretrained(rows, vectors)
