@@ -10,41 +10,24 @@ between sentences in training), so its vectors do not depend on what came before
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import TypeVar
 
 import torch
 
-from lstmlab.data.vocab.text_vocabs import TextVocabs
 from lstmlab.inference import cpu_streams
-from lstmlab.io.hub import resolve_model_path
-from lstmlab.io.model_folder import load_model_file
+from lstmlab.inference.trained_model import TrainedModel
 from lstmlab.models.bilm import BiLanguageModel
 from lstmlab.runtime.elmo import Elmo as OnnxElmo
 from lstmlab.runtime.elmo_output import ElmoOutput
-from lstmlab.runtime.onnx_folder import is_onnx_export
 from lstmlab.runtime.text_pipeline import ahead, by_length, check_token_lists
 from lstmlab.utils.cpu import bf16_autocast
 
 Item = TypeVar("Item")
 
 
-class Elmo:
-    def __init__(self, net: BiLanguageModel, vocabs: TextVocabs) -> None:
-        self.net = net.eval()
-        self.vocabs = vocabs
-
-    @classmethod
-    def load(cls, path: str | Path, device: str = "cpu", revision: str | None = None) -> Elmo | OnnxElmo:
-        """From a biLM run directory, export folder, `.ckpt` (read with weights_only=True) or Hugging Face Hub id
-        (`org/name[@rev]`, or `revision=`); any other model
-        kind is refused with a message that says what it is. An ONNX export loads the runtime's Elmo (same calls)."""
-        path = resolve_model_path(path, revision)
-        if is_onnx_export(path):
-            return OnnxElmo.load(path, device)
-        payload, state = load_model_file(path, BiLanguageModel.kind)
-        return cls(BiLanguageModel.from_saved(payload["net_config"], state).to(device),
-                   TextVocabs.from_dict(payload["vocabs"]))
+class Elmo(TrainedModel):
+    network_type = BiLanguageModel
+    exported_type = OnnxElmo
 
     @property
     def dim(self) -> int:

@@ -22,11 +22,10 @@ from lstmlab.data.readers.word_vectors import load_word_vectors
 from lstmlab.data.vocab.text_vocabs import EncodedTokens, TextVocabs
 from lstmlab.data.vocab.vocab import PAD, UNK, Vocab
 from lstmlab.inference import cpu_streams
-from lstmlab.io.hub import resolve_model_path
-from lstmlab.io.model_folder import WrongModelKind, load_model_file, model_payload, save_model_folder
+from lstmlab.inference.trained_model import TrainedModel
+from lstmlab.io.model_folder import model_payload, save_model_folder
 from lstmlab.io.st_files import sentence_transformers_files
 from lstmlab.models.nli_classifier import NLIClassifier, NLIConfig
-from lstmlab.runtime.onnx_folder import is_onnx_export
 from lstmlab.runtime.sentence_encoder import SentenceEncoder as OnnxSentenceEncoder
 from lstmlab.runtime.text_pipeline import (
     Chunk,
@@ -44,28 +43,11 @@ from lstmlab.utils.cpu import bf16_autocast
 Sentences = str | Sequence[str] | Sequence[Sequence[str]]
 
 
-class SentenceEncoder:
-    def __init__(self, net: NLIClassifier, vocabs: TextVocabs) -> None:
-        self.net = net.eval()
-        self.vocabs = vocabs
-
-    @classmethod
-    def load(cls, path: str | Path, device: str = "cpu", revision: str | None = None
-             ) -> SentenceEncoder | OnnxSentenceEncoder:
-        """From a run directory, an export folder, a `.ckpt` file (read with weights_only=True) or a Hugging Face
-        Hub id (`org/name[@rev]`, or `revision=`) of an NLI model; a model of another kind (a tagger, a language
-        model) is a WrongModelKind (a ModelFileError) that says so. An ONNX export loads the runtime's SentenceEncoder
-        (same calls)."""
-        path = resolve_model_path(path, revision)
-        if is_onnx_export(path):
-            return OnnxSentenceEncoder.load(path, device)
-        try:
-            payload, state = load_model_file(path, NLIClassifier.kind)
-        except WrongModelKind as error:
-            raise WrongModelKind(f"{error}. SentenceEncoder needs a sentence encoder trained on NLI "
-                                 "(lstmlab-train experiment=nli_cpu) or SentenceEncoder.from_vectors(...)") from None
-        net = NLIClassifier.from_saved(payload["net_config"], state)
-        return cls(net.to(device), TextVocabs.from_dict(payload["vocabs"]))
+class SentenceEncoder(TrainedModel):
+    network_type = NLIClassifier
+    exported_type = OnnxSentenceEncoder
+    wrong_kind_hint = ("SentenceEncoder needs a sentence encoder trained on NLI (lstmlab-train experiment=nli_cpu) or "
+                       "SentenceEncoder.from_vectors(...)")
 
     @classmethod
     def from_vectors(cls, path: str | Path, lowercase: bool = True, max_words: int | None = None) -> SentenceEncoder:

@@ -4,39 +4,22 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
 
 import torch
 
 from lstmlab.data.tagging.split import TaggedSplit
-from lstmlab.data.vocab.text_vocabs import TextVocabs
 from lstmlab.inference import cpu_streams
-from lstmlab.io.hub import resolve_model_path
-from lstmlab.io.model_folder import load_model_file
+from lstmlab.inference.trained_model import TrainedModel
 from lstmlab.models.bilstm_tagger import BiLSTMTagger
-from lstmlab.runtime.onnx_folder import is_onnx_export
 from lstmlab.runtime.tagged_sentence import TaggedSentence
 from lstmlab.runtime.tagger import Tagger as OnnxTagger
 from lstmlab.runtime.text_pipeline import Chunk, Sentence, by_length, check_sentence, in_input_order, tokens_of
 from lstmlab.utils.cpu import bf16_autocast
 
 
-class Tagger:
-    def __init__(self, net: BiLSTMTagger, vocabs: TextVocabs) -> None:
-        self.net = net.eval()
-        self.vocabs = vocabs
-
-    @classmethod
-    def load(cls, path: str | Path, device: str = "cpu", revision: str | None = None) -> Tagger | OnnxTagger:
-        """From a run directory, an export folder, a `.ckpt` file (read with weights_only=True) or a Hugging Face
-        Hub id (`org/name`, `org/name@rev` or `revision=`; an existing local path wins). An ONNX export loads the
-        runtime's Tagger (same calls)."""
-        path = resolve_model_path(path, revision)
-        if is_onnx_export(path):
-            return OnnxTagger.load(path, device)
-        payload, state = load_model_file(path, BiLSTMTagger.kind)
-        net = BiLSTMTagger.from_saved(payload["net_config"], state)
-        return cls(net.to(device), TextVocabs.from_dict(payload["vocabs"]))
+class Tagger(TrainedModel):
+    network_type = BiLSTMTagger
+    exported_type = OnnxTagger
 
     @property
     def tags(self) -> list[str]:
