@@ -141,3 +141,41 @@ def test_no_import_circle():
     # a package importing its own modules (a façade) is not a circle
     circles = [c for c in circles if not any(c.startswith(f"{p} -> {p}.") for p in graph)]
     assert not circles, "\n".join(circles)
+
+
+# commands of one model family, which name it as lstmlab-tag names its Tagger: the rule below is for the rest
+FAMILY_COMMANDS = {
+    "cli/grad_flow.py": "lstmlab-grad-flow: the long-memory classifier's figure, built from untrained classifiers",
+}
+
+
+def task_names(path: Path, kinds: set[str], task_modules: set[str]) -> list[str]:
+    """Where a module names a model kind (a string equal to one) or imports a network (lstmlab.models) or a
+    concrete task's module."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Constant) and node.value in kinds:
+            found.append(f"line {node.lineno}: the model kind {node.value!r}")
+        names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names += [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        imported = [name for name in names
+                    if name in task_modules or name == "lstmlab.models" or name.startswith("lstmlab.models.")]
+        found += [f"line {node.lineno}: imports {imported[0]}"] if imported else []
+    return found
+
+
+def test_cli_and_io_name_no_task():
+    """Adding a task edits no entry point: cli/ and io/ name no model kind and import no network or concrete task;
+    cli/ reaches tasks through `lstmlab.tasks` (load_task, task_class, card_details) and `lstmlab.tasks.base`."""
+    from lstmlab.tasks import known_tasks
+
+    tasks = known_tasks()
+    kinds = set(tasks)
+    task_modules = {task.__module__ for task in tasks.values()}
+    assert {"tagger", "nli", "bilm", "classifier"} <= kinds and "lstmlab.tasks.tagging" in task_modules
+    wrong = []
+    for path in sorted([*(PACKAGE / "cli").glob("*.py"), *(PACKAGE / "io").glob("*.py")]):
+        if str(path.relative_to(PACKAGE)) not in FAMILY_COMMANDS:
+            wrong += [f"{path.relative_to(ROOT)}, {where}" for where in task_names(path, kinds, task_modules)]
+    assert not wrong, "\n".join(wrong)

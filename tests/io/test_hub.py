@@ -23,6 +23,8 @@ from lstmlab.cli import push, tag
 from lstmlab.io.hub import EXPORT_FILES, parse_hub_id, push_to_hub
 from lstmlab.io.model_card import CARD_FILE, card_metrics, card_text, read_card
 from lstmlab.io.model_folder import ModelFileError
+from lstmlab.tasks import card_details
+from lstmlab.tasks.tagging import TaggingTask
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 SENTENCES = ["The dog barks .", "A man plays a guitar in the street ."]
@@ -152,7 +154,8 @@ def test_every_export_has_a_card_with_the_runs_metrics(fixture, load_call, reque
 def test_the_card_names_known_data_and_its_license():
     config = {"data": {"train_path": "/d/ud_english_ewt/en_ewt-ud-train.conllu", "tag_column": "upos",
                        "test_path": "/d/ud_english_ewt/en_ewt-ud-test.conllu"}}
-    meta = yaml.safe_load(card_text({"kind": "tagger"}, {"test/acc": 0.9}, config).split("\n---\n")[0][4:])
+    meta = yaml.safe_load(card_text({"kind": "tagger"}, TaggingTask.card_details(config), {"test/acc": 0.9},
+                                    config).split("\n---\n")[0][4:])
     assert meta["license"] == "cc-by-sa-4.0" and meta["datasets"] == ["universal_dependencies"]
     assert {"token-classification", "pos"} <= set(meta["tags"]) and card_metrics({"epochs": 3, "test/acc": 1}) == {
         "test/acc": 1.0}
@@ -202,7 +205,7 @@ def test_push_writes_a_missing_card_naming_the_repo(trained, tmp_path, monkeypat
     (run / "model" / CARD_FILE).unlink()
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(ModelFileError, match="HF_HUB_OFFLINE"):  # the card is written before the upload is tried
-        push_to_hub(run, "org/tagger")
+        push_to_hub(run, "org/tagger", card_details)
     card = (run / "model" / CARD_FILE).read_text()
     assert 'Tagger.load("org/tagger")' in card  # the run's metrics, from its metrics.json
     assert read_card(run / "model")["lstmlab"]["metrics"]["test/acc"] == trained[1]["test/acc"]
@@ -250,7 +253,7 @@ def test_push_creates_the_repo_and_uploads_the_export_files_only(trained_nli, tm
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setattr(huggingface_hub, "HfApi", FakeHfApi)
     FakeHfApi.calls = []
-    files, url = push_to_hub(run, "org/nli", private=True, revision="v1", commit_message="first")
+    files, url = push_to_hub(run, "org/nli", card_details, private=True, revision="v1", commit_message="first")
     assert url.endswith("/commit/1")
     (create, branch, upload) = FakeHfApi.calls
     assert create == ("create_repo", "org/nli", {"private": True, "exist_ok": True})
@@ -273,5 +276,5 @@ def test_push_without_a_network_fails_in_one_line(trained, tmp_path, monkeypatch
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setattr(huggingface_hub, "HfApi", Unreachable)
     with pytest.raises(ModelFileError, match=r"^org/t: the Hub could not be reached \(ConnectError") as error:
-        push_to_hub(exported_copy(trained[0], tmp_path), "org/t")
+        push_to_hub(exported_copy(trained[0], tmp_path), "org/t", card_details)
     assert "\n" not in str(error.value)

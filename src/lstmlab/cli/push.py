@@ -39,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def work() -> str:
-        files, url = push_to_hub(args.model, args.repo, private=args.private, revision=args.revision,
+        from lstmlab.tasks import card_details  # here: the tasks import Lightning, which --help need not wait for
+
+        files, url = push_to_hub(args.model, args.repo, card_details, private=args.private, revision=args.revision,
                                  commit_message=args.commit_message, dry_run=args.dry_run)
         if args.dry_run:
             for file in files:

@@ -34,8 +34,6 @@ from lstmlab.cli.hydra_app import (
 )
 from lstmlab.io.model_card import write_model_card
 from lstmlab.io.model_folder import save_model_folder
-from lstmlab.io.st_files import sentence_transformers_files
-from lstmlab.models.nli_classifier import NLIClassifier
 from lstmlab.modules.recurrent_cells import CellOptions
 from lstmlab.tasks.base import Task
 from lstmlab.utils.atomic_file import atomic_file
@@ -56,13 +54,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     is tested and exported; `metrics[cfg.monitor]` is what a sweeper optimises); without a checkpoint, the last
     epoch's."""
     start = time.perf_counter()
-    log.info(set_torch_threads(cfg.get("threads"), launcher_config()))
-    apply_extras(cfg)
-    require_values(cfg)
-    check_cell(cfg)
-    check_precision_supported(cfg.trainer.get("precision", "32-true"), cfg.trainer.get("accelerator", "cpu"))
-    if cfg.get("seed") is not None:
-        L.seed_everything(cfg.seed, workers=True)
+    prepare_run(cfg)
 
     log.info("Data <%s>", cfg.data._target_)
     datamodule = hydra.utils.instantiate(cfg.data)
@@ -76,44 +68,55 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     loggers = instantiate_group(cfg.get("logger"))
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
-    # a requeued SLURM job runs its command again: it resumes from what it left in its run folder
+    trainer.fit(model, datamodule=datamodule, ckpt_path=resume_checkpoint(cfg, model))
+    metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
+    epochs = trainer.current_epoch  # epochs trained (early stopping ends sooner than max_epochs)
+    best, best_metrics = best_checkpoint_metrics(trainer, model, datamodule)
+    metrics.update(best_metrics)
+    if cfg.get("test", True):
+        metrics.update(tested_metrics(trainer, model, datamodule))
+
+    export_dir = export_model(trainer, model, Path(cfg.paths.output_dir))
+    metrics.update(run_figures(callbacks, epochs, start))
+    write_run_record(trainer, cfg, model, export_dir, metrics)
+    rank_zero_info(_summary(cfg, model, best, export_dir, metrics))
+    return metrics
+
+
+def prepare_run(cfg: DictConfig) -> None:
+    """Threads, the config's extras and every check that can refuse the config before any data is read; then the
+    seed."""
+    log.info(set_torch_threads(cfg.get("threads"), launcher_config()))
+    apply_extras(cfg)
+    require_values(cfg)
+    check_cell(cfg)
+    check_precision_supported(cfg.trainer.get("precision", "32-true"), cfg.trainer.get("accelerator", "cpu"))
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+
+
+def resume_checkpoint(cfg: DictConfig, model: Task) -> str | None:
+    """The checkpoint to resume from, checked against the model built: `ckpt_path=`, or what a requeued SLURM job
+    (which runs its command again) left in its run folder; None for a fresh run."""
     ckpt_path = cfg.get("ckpt_path") or requeued_checkpoint(cfg.paths.output_dir)
     if ckpt_path:
         check_resume(ckpt_path, model, cfg)
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
-    metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
-    epochs = trainer.current_epoch  # epochs trained (early stopping ends sooner than max_epochs)
+    return ckpt_path
 
+
+def best_checkpoint_metrics(trainer: L.Trainer, model: Task, datamodule: L.LightningDataModule
+                            ) -> tuple[str, dict[str, float]]:
+    """(the best checkpoint's path, its val/* metrics); ("", {}) where none was saved. From here on the model is
+    that checkpoint's: it is validated, tested and exported."""
     checkpoint = next((c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint)), None)
     best = checkpoint.best_model_path if checkpoint else ""
-    if best:  # from here on the model is the best checkpoint: it is validated, tested and exported
-        model.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
-        metrics.update(best_val_metrics(trainer, model, datamodule))
-        if checkpoint.best_model_score is not None:  # the value that chose the checkpoint, as sweepers saw it
-            metrics[checkpoint.monitor] = float(checkpoint.best_model_score)
-    if cfg.get("test", True):
-        trainer.test(model, datamodule=datamodule)
-        metrics.update({name: float(value) for name, value in trainer.callback_metrics.items()
-                        if name.startswith("test/")})
-
-    export_dir = Path(cfg.paths.output_dir) / "model"
-    if trainer.is_global_zero:
-        payload = model.payload()
-        # an NLI encoder's export is a sentence-transformers folder too (the files need no sentence-transformers)
-        extra = sentence_transformers_files(payload) if payload["kind"] == NLIClassifier.kind else None
-        save_model_folder(export_dir, payload, model.net.state_dict(), extra_files=extra)
-
-    throughput = next((c for c in callbacks if isinstance(c, ThroughputMonitor)), None)
-    if throughput is not None:
-        metrics.update(throughput.summary)
-    metrics.update(epochs=epochs, runtime_s=time.perf_counter() - start)  # what a sweep report shows
-    if trainer.is_global_zero:
-        with atomic_file(Path(cfg.paths.output_dir) / "metrics.json") as temporary:  # what sweeps collect
-            temporary.write_text(json.dumps(metrics, indent=1, sort_keys=True) + "\n")
-        # the card tells what the exported model is and measured: a run folder is ready to share (lstmlab-push)
-        write_model_card(export_dir, model.payload(), metrics, run_config(cfg), training_command())
-    rank_zero_info(_summary(cfg, model, best, export_dir, metrics))
-    return metrics
+    if not best:
+        return "", {}
+    model.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
+    metrics = best_val_metrics(trainer, model, datamodule)
+    if checkpoint.best_model_score is not None:  # the value that chose the checkpoint, as sweepers saw it
+        metrics[checkpoint.monitor] = float(checkpoint.best_model_score)
+    return best, metrics
 
 
 def best_val_metrics(trainer: L.Trainer, model: Task, datamodule: L.LightningDataModule) -> dict[str, float]:
@@ -126,6 +129,39 @@ def best_val_metrics(trainer: L.Trainer, model: Task, datamodule: L.LightningDat
     finally:
         trainer.loggers = loggers
     return {name: float(value) for name, value in trainer.callback_metrics.items() if name.startswith("val/")}
+
+
+def tested_metrics(trainer: L.Trainer, model: Task, datamodule: L.LightningDataModule) -> dict[str, float]:
+    """The test/* metrics of the model (the best checkpoint) on the data module's test split."""
+    trainer.test(model, datamodule=datamodule)
+    return {name: float(value) for name, value in trainer.callback_metrics.items() if name.startswith("test/")}
+
+
+def export_model(trainer: L.Trainer, model: Task, output_dir: Path) -> Path:
+    """The model's export folder, `model/` of the run (written by rank zero): its own files and those its task adds."""
+    export_dir = output_dir / "model"
+    if trainer.is_global_zero:
+        payload = model.payload()
+        save_model_folder(export_dir, payload, model.net.state_dict(), extra_files=model.export_files(payload) or None)
+    return export_dir
+
+
+def run_figures(callbacks: list, epochs: int, start: float) -> dict[str, float]:
+    """What a sweep report shows beside the metrics: the training speed (ThroughputMonitor), epochs, runtime_s."""
+    throughput = next((c for c in callbacks if isinstance(c, ThroughputMonitor)), None)
+    return {**(throughput.summary if throughput else {}), "epochs": epochs, "runtime_s": time.perf_counter() - start}
+
+
+def write_run_record(trainer: L.Trainer, cfg: DictConfig, model: Task, export_dir: Path,
+                     metrics: dict[str, float]) -> None:
+    """metrics.json (what sweeps collect) and the export's model card (what the model is and measured: a run folder
+    is ready to share with lstmlab-push), by rank zero."""
+    if not trainer.is_global_zero:
+        return
+    with atomic_file(Path(cfg.paths.output_dir) / "metrics.json") as temporary:
+        temporary.write_text(json.dumps(metrics, indent=1, sort_keys=True) + "\n")
+    config = run_config(cfg)
+    write_model_card(export_dir, model.payload(), model.card_details(config), metrics, config, training_command())
 
 
 def launcher_config() -> DictConfig | None:

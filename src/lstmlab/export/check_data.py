@@ -14,6 +14,9 @@ from lstmlab.data.tokenization.tokenize import tokenize
 from lstmlab.data.vocab.text_vocabs import TextVocabs
 from lstmlab.io.hub import resolve_model_path
 from lstmlab.io.model_card import read_card
+from lstmlab.models.bilstm_tagger import BiLSTMTagger
+from lstmlab.models.nli_classifier import NLIClassifier
+from lstmlab.models.sequence_classifier import SequenceClassifier
 
 MAX_SENTENCES = 2000  # enough for accuracy to 0.1 points on a tagger's tokens, a few seconds of checking
 
@@ -44,7 +47,7 @@ def hub_split(data: dict) -> str:
 
 def read_check_data(kind: str, path: str, data: dict, limit: int = MAX_SENTENCES) -> CheckData:
     """The first `limit` examples of `path`, read with the options of the data config `data`."""
-    if kind == "tagger":
+    if kind == BiLSTMTagger.kind:
         from lstmlab.data.tagging.sources import load_tagged_split
 
         file_format = data.get("format", "conllu")
@@ -54,7 +57,7 @@ def read_check_data(kind: str, path: str, data: dict, limit: int = MAX_SENTENCES
         split = split.select_columns(["tokens", "tags"])
         split = split.select(range(min(limit, len(split))))
         return CheckData(split["tokens"], split["tags"], path)
-    if kind == "nli":
+    if kind == NLIClassifier.kind:
         from lstmlab.data.nli.sources import load_nli_split
 
         pairs = load_nli_split(path, data.get("format", "jsonl"), data.get("premise_field", "sentence1"),
@@ -63,7 +66,7 @@ def read_check_data(kind: str, path: str, data: dict, limit: int = MAX_SENTENCES
         pairs = pairs.select(range(min(limit, len(pairs))))
         sentences = [tokens for pair in zip(pairs["premise"], pairs["hypothesis"], strict=True) for tokens in pair]
         return CheckData(sentences, pairs["label"], path)
-    if kind == "classifier":
+    if kind == SequenceClassifier.kind:
         from lstmlab.data.classification.sources import load_classification_split
 
         split = load_classification_split(path, "val", data.get("format", "tsv"), data.get("task"),

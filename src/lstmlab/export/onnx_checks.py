@@ -17,10 +17,15 @@ import numpy as np
 import torch
 
 from lstmlab.export.check_data import CheckData
+from lstmlab.export.onnx_graphs import ExportRefused
+from lstmlab.models.bilm import BiLanguageModel
+from lstmlab.models.bilstm_tagger import BiLSTMTagger
+from lstmlab.models.nli_classifier import NLIClassifier
+from lstmlab.models.sequence_classifier import SequenceClassifier
 
 FP32_TAG_AGREEMENT = 0.9995
 FP32_MAX_ABS = 1e-4
-INT8_ACCURACY_DROP = {"tagger": 0.002, "nli": 0.005, "classifier": 0.005}
+INT8_ACCURACY_DROP = {BiLSTMTagger.kind: 0.002, NLIClassifier.kind: 0.005, SequenceClassifier.kind: 0.005}
 INT8_SPEARMAN_DROP = 0.01
 
 
@@ -53,7 +58,7 @@ def check_tagger(task, reference, fp32, int8, data: CheckData) -> CheckResult:
     if int8 is not None:
         result.figures["int8_tags_identical"] = float(np.mean(
             [a == b for a, b in zip(predicted["fp32"], predicted["int8"], strict=True)]))
-        require_int8_accuracy(result, "tagger")
+        require_int8_accuracy(result, BiLSTMTagger.kind)
     return result
 
 
@@ -99,7 +104,7 @@ def check_encoder(task, reference, fp32, int8, data: CheckData) -> CheckResult:
         _similarity(result, {name: api for name, api in (("pytorch", reference), ("fp32", fp32), ("int8", int8))
                              if api is not None}, data)
     if int8 is not None:
-        require_int8_accuracy(result, "nli")
+        require_int8_accuracy(result, NLIClassifier.kind)
     return result
 
 
@@ -155,8 +160,16 @@ def check_classifier(task, reference, fp32, int8, data: CheckData) -> CheckResul
         for name, array in scores.items():
             result.figures[f"{name}_acc"] = _accuracy(array.argmax(axis=1).tolist(), gold)
     if int8 is not None:
-        require_int8_accuracy(result, "classifier")
+        require_int8_accuracy(result, SequenceClassifier.kind)
     return result
 
 
-CHECKS = {"tagger": check_tagger, "nli": check_encoder, "bilm": check_elmo, "classifier": check_classifier}
+CHECKS = {BiLSTMTagger.kind: check_tagger, NLIClassifier.kind: check_encoder, BiLanguageModel.kind: check_elmo,
+          SequenceClassifier.kind: check_classifier}
+
+
+def check_for(kind: str):
+    """The check of a model kind's export; a kind without one is refused in one line."""
+    if kind not in CHECKS:
+        raise ExportRefused(f"a {kind!r} model has no ONNX export check in this lstmlab (it exports {sorted(CHECKS)})")
+    return CHECKS[kind]

@@ -18,13 +18,16 @@ from pathlib import Path
 from lstmlab.data.readers.senteval import read_stsb_file
 from lstmlab.data.text_files import resolve_data_file
 from lstmlab.export.check_data import CheckData, model_card_data, read_check_data, vocabulary_sentences
-from lstmlab.export.onnx_checks import CHECKS, CheckResult
+from lstmlab.export.onnx_checks import CheckResult, check_for
 from lstmlab.export.onnx_graphs import ExportRefused, graph_bytes, graph_for
 from lstmlab.io.export_names import CONFIG_FILE, GRAPH_FILE
-from lstmlab.io.model_card import CARD_FILE, card_text, read_card, run_record
+from lstmlab.io.model_card import CARD_FILE, card_record, card_text
 from lstmlab.io.model_folder import LSTMLAB_VERSION, check_save_target, replace_export_files
+from lstmlab.models.bilm import BiLanguageModel
+from lstmlab.models.bilstm_tagger import BiLSTMTagger
+from lstmlab.models.nli_classifier import NLIClassifier
 from lstmlab.runtime.onnx_folder import FORMAT, FORMAT_VERSION, MANIFEST_KEY, OnnxModel
-from lstmlab.tasks import Task, load_task
+from lstmlab.tasks import Task, load_task, task_class
 
 TOKENIZER = "ud_english_ewt"  # the rule of lstmlab.data.tokenization.tokenize, which raw text goes through
 
@@ -75,7 +78,7 @@ def runtime_api(kind: str, graph: bytes, work: Path, name: str):
     (work / name).mkdir()
     (work / name / GRAPH_FILE).write_bytes(graph)
     model = OnnxModel.load(work / name, kind)
-    classes = {"tagger": Tagger, "nli": SentenceEncoder, "bilm": Elmo}
+    classes = {api.kind: api for api in (Tagger, SentenceEncoder, Elmo)}
     return classes[kind](model) if kind in classes else model
 
 
@@ -85,7 +88,7 @@ def pytorch_api(task: Task):
     from lstmlab.inference.sentence_encoder import SentenceEncoder
     from lstmlab.inference.tagger import Tagger
 
-    classes = {"tagger": Tagger, "nli": SentenceEncoder, "bilm": Elmo}
+    classes = {BiLSTMTagger.kind: Tagger, NLIClassifier.kind: SentenceEncoder, BiLanguageModel.kind: Elmo}
     return classes[task.kind](task.net, task.vocabs) if task.kind in classes else None
 
 
@@ -120,12 +123,10 @@ def export_card(model: str, manifest: dict, check: CheckResult) -> str:
 
     source = resolve_model_path(model, None)
     folder = source / "model" if (source / "model").is_dir() else source if source.is_dir() else source.parent
-    own = (read_card(folder) or {}).get("lstmlab")
-    metrics, config, command = ((own.get("metrics"), own.get("config"), own.get("command")) if isinstance(own, dict)
-                                else run_record(folder))
+    metrics, config, command = card_record(folder)
     text = card_text({"kind": manifest["kind"], "format_version": manifest["format_version"],
                       "lstmlab_version": LSTMLAB_VERSION, "net_config": manifest["net_config"]},
-                     metrics, config, command)
+                     task_class(manifest["kind"]).card_details(config), metrics, config, command)
     figures = "\n".join(f"| {key} | {value:.6g} |" if isinstance(value, float) else f"| {key} | {value} |"
                         for key, value in check.figures.items())
     return (text + f"\n## ONNX export ({manifest['precision']})\n\nRuns without PyTorch: "
@@ -145,6 +146,7 @@ def export_onnx(model: str, output: str | Path, int8: bool = False, check_data: 
     check_save_target(output)  # before the work: a folder of a user's files is refused at once
     task = load_task(model)
     graph = graph_for(task.kind, task.net.eval(), (len(task.vocabs.words), len(task.vocabs.chars)))
+    check_export = check_for(task.kind)  # a kind without a check is refused before the graph is traced
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": task.kind,
                 "precision": "int8" if int8 else "fp32", "lstmlab_version": LSTMLAB_VERSION,
                 "net_config": task.net.config_dict(), "vocabs": task.vocabs.to_dict(), "tokenizer": TOKENIZER,
@@ -152,14 +154,14 @@ def export_onnx(model: str, output: str | Path, int8: bool = False, check_data: 
     fp32 = with_manifest(graph_bytes(graph), manifest)
     data = check_data_for(model, task, check_data)
     if check_similarity is not None:
-        if task.kind != "nli":
+        if task.kind != NLIClassifier.kind:
             raise ValueError(f"--check-similarity is for sentence encoders; {model} is a {task.kind!r} model")
         data.similarity = read_stsb_file(resolve_data_file(check_similarity))
     with tempfile.TemporaryDirectory(prefix="lstmlab-export-") as temporary:
         work = Path(temporary)
         final = with_manifest(quantized(fp32, work), manifest) if int8 else fp32
-        check = CHECKS[task.kind](task, pytorch_api(task), runtime_api(task.kind, fp32, work, "fp32"),
-                                  runtime_api(task.kind, final, work, "int8") if int8 else None, data)
+        check = check_export(task, pytorch_api(task), runtime_api(task.kind, fp32, work, "fp32"),
+                             runtime_api(task.kind, final, work, "int8") if int8 else None, data)
     if check.failures:
         shown = ", ".join(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
                           for key, value in check.figures.items())

@@ -25,6 +25,10 @@ import torch
 from torch import nn
 
 from lstmlab.io.model_errors import ModelFileError
+from lstmlab.models.bilm import BiLanguageModel
+from lstmlab.models.bilstm_tagger import BiLSTMTagger
+from lstmlab.models.nli_classifier import NLIClassifier
+from lstmlab.models.sequence_classifier import SequenceClassifier
 from lstmlab.modules.recurrent_cells import UnrolledRecurrentLayer
 
 OPSET = 17
@@ -80,26 +84,39 @@ def refuse_step_by_step(net: nn.Module, kind: str) -> None:
                             "refused; a model with cell=lstm, gru or rnn and no variant exports")
 
 
+def tagger_graph(net: nn.Module, words: int, chars: int) -> OnnxGraph:
+    crf = None if net.crf is None else {"transitions": net.crf.transitions.tolist(),
+                                        "start": net.crf.start.tolist(), "end": net.crf.end.tolist()}
+    return OnnxGraph(net, example_inputs(words, chars, ("words", "chars", "mask")), ("emissions",),
+                     {"crf": crf} if crf else {})
+
+
+def encoder_graph(net: nn.Module, words: int, chars: int) -> OnnxGraph:
+    return OnnxGraph(_Call(net, "embed"), example_inputs(words, chars, ("words", "mask")), ("vectors",),
+                     {"dim": net.embedding_dim})
+
+
+def elmo_graph(net: nn.Module, words: int, chars: int) -> OnnxGraph:
+    inputs = example_inputs(words, net.config.num_chars, ("chars", "mask"), len(net.config.boundary_chars))
+    return OnnxGraph(_Call(net, "sentence_layers"), inputs, ("layers",),
+                     {"dim": net.output_dim, "num_layers": net.num_output_layers})
+
+
+def classifier_graph(net: nn.Module, words: int, chars: int) -> OnnxGraph:
+    return OnnxGraph(net, example_inputs(words, chars, ("words", "mask")), ("scores",),
+                     {"num_classes": net.config.num_classes})
+
+
+GRAPHS = {BiLSTMTagger.kind: tagger_graph, NLIClassifier.kind: encoder_graph, BiLanguageModel.kind: elmo_graph,
+          SequenceClassifier.kind: classifier_graph}
+
+
 def graph_for(kind: str, net: nn.Module, vocabs_sizes: tuple[int, int]) -> OnnxGraph:
     """The graph of a network of model `kind`; vocabs_sizes: (words, characters)."""
+    if kind not in GRAPHS:
+        raise ExportRefused(f"a {kind!r} model has no ONNX graph in this lstmlab")
     refuse_step_by_step(net, kind)
-    words, chars = vocabs_sizes
-    if kind == "tagger":
-        crf = None if net.crf is None else {"transitions": net.crf.transitions.tolist(),
-                                            "start": net.crf.start.tolist(), "end": net.crf.end.tolist()}
-        return OnnxGraph(net, example_inputs(words, chars, ("words", "chars", "mask")), ("emissions",),
-                         {"crf": crf} if crf else {})
-    if kind == "nli":
-        return OnnxGraph(_Call(net, "embed"), example_inputs(words, chars, ("words", "mask")), ("vectors",),
-                         {"dim": net.embedding_dim})
-    if kind == "bilm":
-        inputs = example_inputs(words, net.config.num_chars, ("chars", "mask"), len(net.config.boundary_chars))
-        return OnnxGraph(_Call(net, "sentence_layers"), inputs, ("layers",),
-                         {"dim": net.output_dim, "num_layers": net.num_output_layers})
-    if kind == "classifier":
-        return OnnxGraph(net, example_inputs(words, chars, ("words", "mask")), ("scores",),
-                         {"num_classes": net.config.num_classes})
-    raise ExportRefused(f"a {kind!r} model has no ONNX graph in this lstmlab")
+    return GRAPHS[kind](net, *vocabs_sizes)
 
 
 def graph_bytes(graph: OnnxGraph) -> bytes:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from lstmlab.io.export_names import CONFIG_FILE, GRAPH_FILE, WEIGHTS_FILE
-from lstmlab.io.model_card import CARD_FILE, read_card, write_model_card
+from lstmlab.io.model_card import CARD_FILE, CardDetails, card_record, read_card, write_model_card
 from lstmlab.io.model_errors import ModelFileError
 
 # what an export folder may hold and a Hub repo of lstmlab's gets: lstmlab's two files, the card, and the two
@@ -121,11 +122,13 @@ def export_folder(path: str | Path) -> Path:
                          "a .ckpt is not pushed: export it first")
 
 
-def push_to_hub(path: str | Path, repo_id: str, private: bool = False, revision: str | None = None,
-                commit_message: str | None = None, dry_run: bool = False) -> tuple[list[Path], str | None]:
+def push_to_hub(path: str | Path, repo_id: str, card_details: Callable[[str, dict | None], CardDetails],
+                private: bool = False, revision: str | None = None, commit_message: str | None = None,
+                dry_run: bool = False) -> tuple[list[Path], str | None]:
     """Upload the export folder of a run (or the folder itself) to the model repo `repo_id` (created if missing),
     after checking it loads and writing its model card if it has none: (files uploaded, commit URL; None in a
-    dry run, which writes and uploads nothing and lists the card it would write)."""
+    dry run, which writes and uploads nothing and lists the card it would write). `card_details(kind, config)`: what
+    the card says of a model kind (`lstmlab.tasks.card_details`; io knows no task)."""
     from lstmlab.io.model_folder import load_model_file
 
     folder = export_folder(path)
@@ -135,7 +138,9 @@ def push_to_hub(path: str | Path, repo_id: str, private: bool = False, revision:
     card = read_card(folder)
     # none yet, or lstmlab's own: it names the repo now; a dry run writes nothing, but lists the card all the same
     if not dry_run and (card is None or isinstance(card.get("lstmlab"), dict)):
-        write_model_card(folder, payload, repo_id=repo_id)
+        metrics, config, command = card_record(folder)
+        write_model_card(folder, payload, card_details(payload.get("kind"), config), metrics, config, command,
+                         repo_id)
     files = export_files(folder)
     if dry_run:
         return files, None

@@ -10,6 +10,7 @@ it again naming the repo.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -19,28 +20,25 @@ from lstmlab.utils.atomic_file import atomic_file
 CARD_FILE = "README.md"
 MODEL_PLACEHOLDER = "path/to/model"  # what the load lines name before the model has a Hub id
 
-# kind -> (title, Hub tags, pipeline tag, Python load line, CLI line); {model} is the path or the Hub id
-KINDS = {
-    "tagger": ("BiLSTM sequence tagger", ["token-classification"], "token-classification",
-               'from lstmlab import Tagger\ntagger = Tagger.load("{model}")\ntagger.predict("The quick brown fox '
-               'jumps over the lazy dog.")', 'lstmlab-tag --model {model} < raw.txt'),
-    "nli": ("sentence encoder trained on natural language inference",
-            ["sentence-embeddings", "sentence-similarity", "feature-extraction", "natural-language-inference"],
-            "sentence-similarity",
-            'from lstmlab import SentenceEncoder\nencoder = SentenceEncoder.load("{model}")\n'
-            'vectors = encoder.encode(["A man is playing a guitar.", "Nobody plays."])',
-            "lstmlab-embed --model {model} sentences.txt -o embeddings.npy"),
-    "bilm": ("bidirectional language model (ELMo)", ["language-model", "elmo", "contextual-embeddings"],
-             "feature-extraction",
-             'from lstmlab import Elmo\nelmo = Elmo.load("{model}")\n'
-             'out = elmo([["The", "cat", "sat", "."]])  # out.layers: [layers, 1, 4, dim]',
-             "lstmlab-elmo --model {model} tokenized.txt -o elmo.h5"),
-    "classifier": ("sentence classifier", ["text-classification"], "text-classification",
-                   'from lstmlab.tasks import load_task\nclassifier = load_task("{model}")',
-                   "lstmlab-eval ckpt_path={model} data=..."),
-}
-TASK_TYPES = {"tagger": "token-classification", "nli": "text-classification", "bilm": "text-generation",
-              "classifier": "text-classification"}
+
+@dataclass(frozen=True)
+class CardDetails:
+    """What a model card says about one kind of model; each task declares its own (`Task.card`), so that this module
+    knows no task. `{model}` in the load lines is the path or the Hub id."""
+
+    title: str
+    tags: tuple[str, ...] = ()  # the Hub's tags, after `lstmlab`
+    pipeline_tag: str | None = None
+    hub_task: str = "other"  # the task type of the Hub's model-index results
+    python_line: str = 'from lstmlab.tasks import load_task\nmodel = load_task("{model}")'
+    cli_line: str = ""  # a command that uses the model; none where there is no such command
+
+
+def generic_card(kind: str) -> CardDetails:
+    """The card details of a model kind this lstmlab has no task for: loaded the generic way."""
+    return CardDetails(f"{kind} model")
+
+
 METRIC_TYPES = {"acc": "accuracy", "loss": "loss", "f1": "f1", "ppl": "perplexity"}
 
 # data files or Hub datasets lstmlab's configs name -> (name, Hub dataset id, license of the data)
@@ -76,7 +74,7 @@ def data_of(config: dict | None) -> tuple[list[tuple[str, str | None, str | None
     return known, files
 
 
-def model_index(kind: str, name: str, metrics: dict[str, float], datasets: list) -> list[dict]:
+def model_index(hub_task: str, name: str, metrics: dict[str, float], datasets: list) -> list[dict]:
     """The Hub's `model-index`: one result per split (val, test), each metric named as logged."""
     dataset_name, dataset_type = (datasets[0][0], datasets[0][1] or "custom") if datasets else ("custom", "custom")
     results = []
@@ -85,7 +83,7 @@ def model_index(kind: str, name: str, metrics: dict[str, float], datasets: list)
                    "name": metric, "value": value}
                   for metric, value in sorted(metrics.items()) if metric.startswith(f"{split}/")]
         if values:
-            results.append({"task": {"type": TASK_TYPES.get(kind, "other")},
+            results.append({"task": {"type": hub_task},
                             "dataset": {"name": dataset_name, "type": dataset_type, "split": hub_split},
                             "metrics": values})
     return [{"name": name, "results": results}] if results else []
@@ -97,22 +95,18 @@ def card_metrics(metrics: dict | None) -> dict[str, float]:
             if key.startswith(("val/", "test/")) and isinstance(value, int | float)}
 
 
-def card_text(payload: dict, metrics: dict | None = None, config: dict | None = None, command: str | None = None,
-              model: str | None = None) -> str:
-    """README.md for a model: front matter + body. `model` is what the load lines name (a Hub id or a path)."""
+def card_text(payload: dict, details: CardDetails | None, metrics: dict | None = None, config: dict | None = None,
+              command: str | None = None, model: str | None = None) -> str:
+    """README.md for a model: front matter + body. `details`: what its task says of it (None: a generic card);
+    `model` is what the load lines name (a Hub id or a path)."""
     kind = payload.get("kind") or "unknown"
-    title, kind_tags, pipeline, python_line, cli_line = KINDS.get(
-        kind, (f"{kind} model", [], None, 'from lstmlab.tasks import load_task\nmodel = load_task("{model}")', ""))
+    details = details or generic_card(kind)
     model = model or MODEL_PLACEHOLDER
     shown = card_metrics(metrics)
     datasets, files = data_of(config)
-    tags = ["lstmlab", *kind_tags]
-    tag_column = ((config or {}).get("data") or {}).get("tag_column")
-    if kind == "tagger" and tag_column in {"upos", "xpos"}:
-        tags.append("pos")
-    meta: dict = {"library_name": "lstmlab", "tags": tags, "language": ["en"]}
-    if pipeline:
-        meta["pipeline_tag"] = pipeline
+    meta: dict = {"library_name": "lstmlab", "tags": ["lstmlab", *details.tags], "language": ["en"]}
+    if details.pipeline_tag:
+        meta["pipeline_tag"] = details.pipeline_tag
     licenses = sorted({entry[2] for entry in datasets if entry[2]})
     if len(licenses) == 1:
         meta["license"] = licenses[0]
@@ -120,21 +114,21 @@ def card_text(payload: dict, metrics: dict | None = None, config: dict | None = 
         meta["datasets"] = sorted({entry[1] for entry in datasets if entry[1]})
     if shown:
         meta["metrics"] = sorted({METRIC_TYPES.get(k.split("/", 1)[1].split("_")[0], "other") for k in shown})
-        meta["model-index"] = model_index(kind, model if model != MODEL_PLACEHOLDER else f"lstmlab-{kind}", shown,
-                                          datasets)
+        name = model if model != MODEL_PLACEHOLDER else f"lstmlab-{kind}"
+        meta["model-index"] = model_index(details.hub_task, name, shown, datasets)
     meta["lstmlab"] = {"kind": kind, "format_version": payload.get("format_version"),
                        "lstmlab_version": payload.get("lstmlab_version"), "metrics": shown, "command": command,
                        "config": config}
     net = payload.get("net_config") or {}
     about = ", ".join(f"{key} {net[key]}" for key in ("encoder", "cell", "hidden_size", "num_layers", "projection_dim")
                       if net.get(key) not in (None, ""))
-    lines = [f"# lstmlab {title}", "",
-             f"A {title} trained with lstmlab (`pip install lstmlab`)"
+    lines = [f"# lstmlab {details.title}", "",
+             f"A {details.title} trained with lstmlab (`pip install lstmlab`)"
              + (f" ({about})." if about else "."), "",
              "## Use", "", "With `pip install 'lstmlab[hub]'` (a Hub id) or `pip install lstmlab` (a local folder):",
-             "", "```python", python_line.format(model=model), "```", ""]
-    if cli_line:
-        lines += ["```bash", cli_line.format(model=model), "```", ""]
+             "", "```python", details.python_line.format(model=model), "```", ""]
+    if details.cli_line:
+        lines += ["```bash", details.cli_line.format(model=model), "```", ""]
     lines += ["## Training", ""]
     if datasets:
         lines.append("Data: " + "; ".join(name + (f" ({license})" if license else "") for name, _, license in datasets)
@@ -184,18 +178,19 @@ def run_record(folder: Path) -> tuple[dict | None, dict | None, str | None]:
     return metrics, config, command
 
 
-def write_model_card(folder: str | Path, payload: dict, metrics: dict | None = None, config: dict | None = None,
-                     command: str | None = None, repo_id: str | None = None) -> Path:
-    """Write (atomically) the card of an export folder; what is not given comes from the card already there
-    (lstmlab's own) or else from the run directory around the folder."""
-    folder = Path(folder)
-    if metrics is None and config is None and command is None:
-        own = (read_card(folder) or {}).get("lstmlab")
-        if isinstance(own, dict):
-            metrics, config, command = own.get("metrics"), own.get("config"), own.get("command")
-        else:
-            metrics, config, command = run_record(folder)
-    path = folder / CARD_FILE
+def card_record(folder: Path) -> tuple[dict | None, dict | None, str | None]:
+    """(metrics, config, command) an export folder's card is made from: its own card's (lstmlab's, written at training
+    time) or else the run directory's around the folder (`run_record`)."""
+    own = (read_card(folder) or {}).get("lstmlab")
+    if isinstance(own, dict):
+        return own.get("metrics"), own.get("config"), own.get("command")
+    return run_record(folder)
+
+
+def write_model_card(folder: str | Path, payload: dict, details: CardDetails | None, metrics: dict | None = None,
+                     config: dict | None = None, command: str | None = None, repo_id: str | None = None) -> Path:
+    """Write (atomically) the card of an export folder (see `card_text`)."""
+    path = Path(folder) / CARD_FILE
     with atomic_file(path) as temporary:
-        temporary.write_text(card_text(payload, metrics, config, command, repo_id), encoding="utf-8")
+        temporary.write_text(card_text(payload, details, metrics, config, command, repo_id), encoding="utf-8")
     return path

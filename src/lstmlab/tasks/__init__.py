@@ -7,14 +7,20 @@ import importlib
 import pkgutil
 from pathlib import Path
 
+from lstmlab.io.model_card import CardDetails, generic_card
 from lstmlab.io.model_folder import ModelFileError, load_model_file
 from lstmlab.tasks.base import TASKS, Task
 
 
-def task_class(kind: str) -> type[Task]:
+def known_tasks() -> dict[str, type[Task]]:
+    """Every task of this package by its kind (each module imported once; `TASKS` fills as they are)."""
     for module in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{module.name}")
-    if kind not in TASKS:
+    return TASKS
+
+
+def task_class(kind: str) -> type[Task]:
+    if kind not in known_tasks():
         raise ModelFileError(f"unknown model kind {kind!r}; this lstmlab knows {sorted(TASKS)}")
     return TASKS[kind]
 
@@ -25,4 +31,11 @@ def load_task(path: str | Path, kind: str | None = None) -> Task:
     return task_class(payload["kind"]).from_payload(payload, state)
 
 
-__all__ = ["Task", "load_task", "task_class"]
+def card_details(kind: str, config: dict | None = None) -> CardDetails:
+    """What the model card of a `kind` model trained with `config` says: its task's details, or a generic card's
+    for a kind this lstmlab has no task for (a folder written by a newer lstmlab still gets a card)."""
+    task = known_tasks().get(kind)
+    return task.card_details(config) if task else generic_card(kind)
+
+
+__all__ = ["Task", "card_details", "load_task", "task_class"]

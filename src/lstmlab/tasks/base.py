@@ -1,13 +1,15 @@
 """What every lstmlab task shares, and the protocol the generic entry points (train.py, eval.py) rely on.
 
 A task is a LightningModule with a model `kind` ("tagger", ...). It knows how to build its network from a
-data module, what a saved model must carry (`payload`), how to rebuild itself from a saved model, and how to
-report an evaluation. The entry points only call these, so adding a task adds files and edits no entry point.
+data module, what a saved model must carry (`payload`) and what files its export holds beside it, what its model
+card says (`card`), how to rebuild itself from a saved model, and how to report an evaluation. The entry points only
+call these, so adding a task adds files and edits no entry point.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,6 +22,7 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 from lstmlab.data.datamodule import TextDataModule
 from lstmlab.data.vocab.text_vocabs import TextVocabs
 from lstmlab.io.checkpoint_upgrade import upgrade_checkpoint
+from lstmlab.io.model_card import CardDetails, generic_card
 from lstmlab.io.model_folder import model_payload
 from lstmlab.tasks.evaluation_report import format_table, write_report
 from lstmlab.tasks.optimizers import make_optimizer
@@ -33,6 +36,7 @@ class Task(L.LightningModule):
     datamodule_type: ClassVar[type[TextDataModule]] = TextDataModule  # the data this task trains and tests on
     example_data: ClassVar[str] = ""  # a data config of that kind, for messages
     validate_best: ClassVar[bool] = False  # train.py also validates the best checkpoint and reports val/*
+    card: ClassVar[CardDetails | None] = None  # what its model card says (None: a generic card)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -73,9 +77,27 @@ class Task(L.LightningModule):
         """What a saved model needs to be used without this run's config: network config and vocabularies."""
         return model_payload(self.kind, self.net.config_dict(), self.vocabs.to_dict())
 
-    def usage_hint(self, run_dir: str) -> str:
-        """One line for the run summary: how to use the exported model."""
-        return ""
+    @classmethod
+    def export_files(cls, payload: dict) -> dict[str, str]:
+        """{file name: text} an export folder holds beside the model's own files (none by default)."""
+        return {}
+
+    @classmethod
+    def card_details(cls, config: dict | None = None) -> CardDetails:
+        """What the model card of a run with this (resolved) `config` says: `card`, with `extra_card_tags`."""
+        card = cls.card or generic_card(cls.kind)
+        extra = cls.extra_card_tags(config) if config else []
+        return replace(card, tags=(*card.tags, *extra)) if extra else card
+
+    @classmethod
+    def extra_card_tags(cls, config: dict) -> list[str]:
+        """Hub tags that depend on the run's config, a run's whole config (none by default)."""
+        return []
+
+    @classmethod
+    def usage_hint(cls, run_dir: str) -> str:
+        """One line for the run summary: how to use the exported model (its card's command)."""
+        return cls.card_details().cli_line.format(model=run_dir)
 
     def evaluate(self, trainer: L.Trainer, datamodule: TextDataModule, output_dir: Path, source: dict) -> dict:
         """Test on the data module's test split. A task with a `test_confusion` matrix (over `vocabs.labels`) also

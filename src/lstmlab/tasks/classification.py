@@ -13,6 +13,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 from lstmlab.data.classification.datamodule import ClassificationDataModule
 from lstmlab.data.datamodule import TextDataModule
 from lstmlab.data.vocab.text_vocabs import TextVocabs
+from lstmlab.io.model_card import CardDetails
 from lstmlab.models.sequence_classifier import SequenceClassifier
 from lstmlab.tasks.base import Task
 
@@ -22,6 +23,9 @@ class ClassificationTask(Task):
     network_type: ClassVar[type[nn.Module]] = SequenceClassifier
     datamodule_type = ClassificationDataModule
     example_data = "sst2"
+    card = CardDetails("sentence classifier", ("text-classification",), "text-classification", "text-classification",
+                       'from lstmlab.tasks import load_task\nclassifier = load_task("{model}")',
+                       "lstmlab-eval ckpt_path={model} data=...")
 
     def __init__(self, net: nn.Module, vocabs: TextVocabs, **options: Any) -> None:
         super().__init__(net, vocabs, **options)

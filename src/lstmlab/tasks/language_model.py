@@ -19,6 +19,7 @@ from torchmetrics import MeanMetric
 from lstmlab.data.language_model.batches import DIRECTIONS
 from lstmlab.data.language_model.datamodule import BOUNDARY, LanguageModelDataModule
 from lstmlab.data.vocab.text_vocabs import TextVocabs
+from lstmlab.io.model_card import CardDetails
 from lstmlab.models.bilm import BiLanguageModel
 from lstmlab.modules.recurrent_stack import LayerState, detach_state
 from lstmlab.tasks.base import Task
@@ -38,6 +39,12 @@ class LanguageModelTask(Task):
     datamodule_type = LanguageModelDataModule
     example_data = "ptb_lm"
     validate_best = True  # train.py reports val/ppl_fwd, val/ppl_bwd of the best checkpoint too
+    card = CardDetails(
+        "bidirectional language model (ELMo)", ("language-model", "elmo", "contextual-embeddings"),
+        "feature-extraction", "text-generation",
+        'from lstmlab import Elmo\nelmo = Elmo.load("{model}")\n'
+        'out = elmo([["The", "cat", "sat", "."]])  # out.layers: [layers, 1, 4, dim]',
+        "lstmlab-elmo --model {model} tokenized.txt -o elmo.h5")
 
     def __init__(self, net: BiLanguageModel, vocabs: TextVocabs, loss_reduction: str = "row_sum",
                  **options: Any) -> None:
@@ -62,9 +69,6 @@ class LanguageModelTask(Task):
     @classmethod
     def from_payload(cls, payload: dict, state: dict[str, torch.Tensor]) -> LanguageModelTask:
         return cls(BiLanguageModel.from_saved(payload["net_config"], state), TextVocabs.from_dict(payload["vocabs"]))
-
-    def usage_hint(self, run_dir: str) -> str:
-        return f"lstmlab-elmo --model {run_dir} tokenized.txt -o elmo.h5"
 
     def _shared_step(self, batch: dict[str, Any], stage: str) -> torch.Tensor:
         stream = "window" in batch

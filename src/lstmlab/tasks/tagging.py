@@ -12,16 +12,23 @@ from lstmlab.data.tagging.datamodule import TaggingDataModule
 from lstmlab.data.tagging.split import TAG_PADDING
 from lstmlab.data.vocab.text_vocabs import TextVocabs
 from lstmlab.data.vocab.vocab import Vocab
+from lstmlab.io.model_card import CardDetails
 from lstmlab.io.model_folder import load_model_file
 from lstmlab.models.bilm import BiLanguageModel
 from lstmlab.models.bilstm_tagger import BiLSTMTagger
 from lstmlab.tasks.base import Task
 
+POS_COLUMNS = {"upos", "xpos"}  # the CoNLL-U columns that hold parts of speech
 
 class TaggingTask(Task):
     kind = BiLSTMTagger.kind
     datamodule_type = TaggingDataModule
     example_data = "ud_ewt"
+    card = CardDetails(
+        "BiLSTM sequence tagger", ("token-classification",), "token-classification", "token-classification",
+        'from lstmlab import Tagger\ntagger = Tagger.load("{model}")\n'
+        'tagger.predict("The quick brown fox jumps over the lazy dog.")',
+        "lstmlab-tag --model {model} < raw.txt")
 
     def __init__(self, net: BiLSTMTagger, vocabs: TextVocabs, **options: Any) -> None:
         super().__init__(net, vocabs, **options)
@@ -51,8 +58,10 @@ class TaggingTask(Task):
     def from_payload(cls, payload: dict, state: dict[str, torch.Tensor]) -> TaggingTask:
         return cls(BiLSTMTagger.from_saved(payload["net_config"], state), TextVocabs.from_dict(payload["vocabs"]))
 
-    def usage_hint(self, run_dir: str) -> str:
-        return f"lstmlab-tag --model {run_dir} < raw.txt"
+    @classmethod
+    def extra_card_tags(cls, config: dict) -> list[str]:
+        """`pos` for a part-of-speech tagger (UD's UPOS or XPOS column), not for chunks or other tags."""
+        return ["pos"] if (config.get("data") or {}).get("tag_column") in POS_COLUMNS else []
 
     def forward(self, words: torch.Tensor, chars: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.net.decode(self.net(words, chars, mask), mask)
