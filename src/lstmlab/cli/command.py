@@ -5,6 +5,7 @@ lifetime, since Python's default SIGTERM ends the process at once and no tempora
 
 from __future__ import annotations
 
+import argparse
 import signal
 import sys
 import time
@@ -66,27 +67,34 @@ def run_command(prog: str, work: Callable[[], str]) -> int:
     return 0
 
 
-def run_model_on_input(prog: str, input_path: str, load: Callable[[], Model],
+def run_model_on_input(prog: str, args: argparse.Namespace, load: Callable[..., Model],
                        process: Callable[[Model, BinaryIO, str, int | None], Callable[[float], str]], action: str
                        ) -> int:
-    """What lstmlab-tag, -embed and -elmo do: bound memory (malloc, oneDNN's kernel cache), open the input, load
-    the model, run `process(model, handle, name, lines)` and print the summary it returns for the seconds it took;
-    the exit status (see `run_command`). An empty input is warned of (`nothing to {action}`) and still processed,
-    so that the output is a valid empty one: an empty input is most often a step before that wrote nothing."""
+    """What lstmlab-tag, -embed and -elmo do: bound memory (malloc, oneDNN's kernel cache), open `args.input`, load
+    the model (`load(args.model, device=args.device)`), run `process(model, handle, name, lines)` and print the
+    summary it returns for the seconds it took (`throughput_summary`); the exit status (see `run_command`). An empty
+    input is warned of (`nothing to {action}`) and still processed, so that the output is a valid empty one: an empty
+    input is most often a step before that wrote nothing."""
     tune_malloc()
     bound_primitive_cache()
 
     def work() -> str:
-        handle, name, total = open_input(input_path)
+        handle, name, total = open_input(args.input)
         with handle:
             if is_empty_input(handle):
                 print(f"{prog}: warning: {name}: empty input, nothing to {action}", file=sys.stderr)
-            model = load()
+            model = load(args.model, device=args.device)
             start = time.perf_counter()
             summary = process(model, handle, name, total)
             return summary(time.perf_counter() - start)
 
     return run_command(prog, work)
+
+
+def throughput_summary(done: str, count: int, unit: str, output: object, note: str = "") -> Callable[[float], str]:
+    """A model command's summary line for the seconds it took: what was `done`, the rate of `count` `unit`s per
+    second, a `note` and where the `output` went."""
+    return lambda seconds: f"{done} in {seconds:.1f} s ({count / max(seconds, 1e-9):,.0f} {unit}/s){note} -> {output}"
 
 
 def count_lines(path: Path) -> int:

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from lstmlab import Elmo
 from lstmlab.cli import options
-from lstmlab.cli.command import run_model_on_input
+from lstmlab.cli.command import run_model_on_input, throughput_summary
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
 from lstmlab.data.tokenization.tokenize import tokenize
@@ -66,18 +66,12 @@ def export(elmo: Elmo, handle: Iterable[bytes], name: str, output: Path, *, laye
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = options.command_parser("lstmlab-elmo", __doc__)
-    options.add_model(parser, "a bidirectional language model (lstmlab-train experiment=bilm_text, bilm_ptb, ...)")
-    parser.add_argument("input", help="text file, one sentence per line (- for standard input)")
-    options.add_output(parser, "output .h5 file", required=True)
+    parser = options.model_command_parser("lstmlab-elmo", __doc__, "a bidirectional language model (lstmlab-train "
+                                          "experiment=bilm_text, bilm_ptb, ...)", "output .h5 file",
+                                          input_required=True)
     parser.add_argument("--layers", choices=LAYER_CHOICES, default="all",
                         help="all layers (default), the top LSTM layer, or their average")
-    options.add_tokenized(parser, default=True, why="allennlp's elmo command reads tokenized sentences")
-    options.add_batch_size(parser)
-    options.add_device(parser)
-    options.add_bf16(parser)
-    options.add_quiet(parser)
-    return parser
+    return options.add_run_options(parser, tokenized=True, why="allennlp's elmo command reads tokenized sentences")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,11 +82,10 @@ def main(argv: list[str] | None = None) -> int:
                                             batch_size=args.batch_size, tokenized=args.tokenized, bf16=args.bf16,
                                             progress=not args.quiet, total=total)
         unknown_note = f"; {unknown:,} tokens with characters the model never saw" if unknown else ""
-        return lambda seconds: (f"{sentences:,} sentences, {tokens:,} tokens in {seconds:.1f} s "
-                                f"({tokens / max(seconds, 1e-9):,.0f} tokens/s){unknown_note} -> {args.output}")
+        return throughput_summary(f"{sentences:,} sentences, {tokens:,} tokens", tokens, "tokens", args.output,
+                                  unknown_note)
 
-    return run_model_on_input("lstmlab-elmo", args.input, lambda: Elmo.load(args.model, device=args.device), process,
-                              action="embed")
+    return run_model_on_input("lstmlab-elmo", args, Elmo.load, process, action="embed")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from lstmlab import SentenceEncoder
 from lstmlab.cli import options
-from lstmlab.cli.command import run_model_on_input
+from lstmlab.cli.command import run_model_on_input, throughput_summary
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
 from lstmlab.data.tokenization.tokenize import tokenize
@@ -81,22 +81,14 @@ def export(encoder: SentenceEncoder, handle: Iterable[bytes], name: str, output:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = options.command_parser("lstmlab-embed", __doc__)
-    options.add_model(parser, "a sentence encoder trained on NLI (lstmlab-train experiment=nli_cpu, ...) or saved "
-                              "by SentenceEncoder.save")
-    parser.add_argument("input", nargs="?", default="-", help="text file, one sentence per line (default or -: "
-                                                               "standard input)")
-    options.add_output(parser, f"output file; the format follows the extension: {', '.join(WRITERS)}",
-                       check=_output_path, required=True)
-    options.add_tokenized(parser, default=False)
-    options.add_batch_size(parser)
+    parser = options.model_command_parser(
+        "lstmlab-embed", __doc__, "a sentence encoder trained on NLI (lstmlab-train experiment=nli_cpu, ...) or saved "
+        "by SentenceEncoder.save", f"output file; the format follows the extension: {', '.join(WRITERS)}",
+        output_check=_output_path)
     parser.add_argument("--normalize", action="store_true", help="scale each vector to unit L2 length")
     parser.add_argument("--allow-empty", action="store_true",
                         help="give empty lines a zero vector (flagged in `empty`) instead of stopping with an error")
-    options.add_device(parser)
-    options.add_bf16(parser)
-    options.add_quiet(parser)
-    return parser
+    return options.add_run_options(parser, tokenized=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,12 +100,10 @@ def main(argv: list[str] | None = None) -> int:
             batch_size=args.batch_size, normalize=args.normalize, allow_empty=args.allow_empty, bf16=args.bf16,
             progress=not args.quiet, total=total)
         empty_note = f" ({empty_rows:,} empty: zero vectors)" if empty_rows else ""
-        return lambda seconds: (f"{rows:,} sentences{empty_note} x {encoder.dim} dims in {seconds:.1f} s "
-                                f"({rows / max(seconds, 1e-9):,.0f} sentences/s) -> {args.output}")
+        return throughput_summary(f"{rows:,} sentences{empty_note} x {encoder.dim} dims", rows, "sentences",
+                                  args.output)
 
-    return run_model_on_input("lstmlab-embed", args.input,
-                              lambda: SentenceEncoder.load(args.model, device=args.device), process,
-                              action="embed")
+    return run_model_on_input("lstmlab-embed", args, SentenceEncoder.load, process, action="embed")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The options that `lstmlab-tag`, `lstmlab-embed`, `lstmlab-elmo` and `lstmlab-eval-transfer` share, each defined
-once (flag, type, help, default), so that one spelling means one thing in every command.
+once (flag, type, help, default), so that one spelling means one thing in every command; the first three, which run
+a model over a file of sentences, build their parsers from `model_command_parser` and `add_run_options`.
 
 No torch here: `lstmlab-eval-transfer` checks its arguments before it imports the model code.
 """
@@ -88,3 +89,33 @@ def add_output(parser: Options, what: str, check: Callable[[str], Path] = output
     """-o/--output, `what` it names: a file (checked by `check`) for most commands, a folder for
     lstmlab-eval-transfer."""
     parser.add_argument("-o", "--output", type=check, required=required, help=what)
+
+
+def model_command_parser(prog: str, description: str | None, model: str, output: str, *, input_required: bool = False,
+                         output_check: Callable[[str], Path] = output_file, output_required: bool = True
+                         ) -> argparse.ArgumentParser:
+    """The parser of a command that runs a model over a file of sentences: --model (`model` says which kind), the
+    input file (standard input when left out, unless `input_required`) and -o (`output` says what it holds). The
+    command then adds its own options, and `add_run_options` the shared tail."""
+    parser = command_parser(prog, description)
+    add_model(parser, model)
+    if input_required:
+        parser.add_argument("input", help="text file, one sentence per line (- for standard input)")
+    else:
+        parser.add_argument("input", nargs="?", default="-",
+                            help="text file, one sentence per line (default or -: standard input)")
+    add_output(parser, output, check=output_check, required=output_required)
+    return parser
+
+
+def add_run_options(parser: argparse.ArgumentParser, tokenized: bool, why: str = "", progress_bar: bool = True
+                    ) -> argparse.ArgumentParser:
+    """How a model command reads and runs: --tokenized (default `tokenized`, `why` explains it), --batch-size,
+    --device, --bf16, and --quiet where the command shows a `progress_bar`."""
+    add_tokenized(parser, tokenized, why)
+    add_batch_size(parser)
+    add_device(parser)
+    add_bf16(parser)
+    if progress_bar:
+        add_quiet(parser)
+    return parser

@@ -15,7 +15,7 @@ from typing import BinaryIO, TextIO
 
 from lstmlab import Tagger
 from lstmlab.cli import options
-from lstmlab.cli.command import run_model_on_input, text_output
+from lstmlab.cli.command import run_model_on_input, text_output, throughput_summary
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
 from lstmlab.data.tokenization.tokenize import tokenize
@@ -69,18 +69,12 @@ def tag(tagger: Tagger, handle: Iterable[bytes], name: str, out: TextIO, *, toke
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = options.command_parser("lstmlab-tag", __doc__)
-    options.add_model(parser, "a tagger (lstmlab-train experiment=pos_quick, pos_ewt, ...)")
-    parser.add_argument("input", nargs="?", default="-", help="text file, one sentence per line (default or -: "
-                                                               "standard input)")
-    options.add_output(parser, "output file (default: standard output)")
-    options.add_tokenized(parser, default=False)
+    parser = options.model_command_parser("lstmlab-tag", __doc__, "a tagger (lstmlab-train experiment=pos_quick, "
+                                          "pos_ewt, ...)", "output file (default: standard output)",
+                                          output_required=False)
     parser.add_argument("--format", choices=("conllu", "tsv"), default="conllu",
                         help="CoNLL-U (the tag in the UPOS or XPOS column) or token<TAB>tag (default conllu)")
-    options.add_batch_size(parser)
-    options.add_device(parser)
-    options.add_bf16(parser)
-    return parser
+    return options.add_run_options(parser, tokenized=False, progress_bar=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,11 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         with text_output(args.output) as out:
             sentences, tokens = tag(tagger, handle, name, out, tokenized=args.tokenized, output_format=args.format,
                                     batch_size=args.batch_size, bf16=args.bf16)
-        return lambda seconds: (f"{sentences:,} sentences, {tokens:,} tokens in {seconds:.1f} s "
-                                f"({tokens / max(seconds, 1e-9):,.0f} tokens/s) -> {args.output or '<stdout>'}")
+        return throughput_summary(f"{sentences:,} sentences, {tokens:,} tokens", tokens, "tokens",
+                                  args.output or "<stdout>")
 
-    return run_model_on_input("lstmlab-tag", args.input, lambda: Tagger.load(args.model, device=args.device), process,
-                              action="tag")
+    return run_model_on_input("lstmlab-tag", args, Tagger.load, process, action="tag")
 
 
 if __name__ == "__main__":
