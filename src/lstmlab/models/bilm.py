@@ -29,23 +29,23 @@ class BiLMConfig:
     num_words: int  # softmax vocabulary (the training text's words)
     num_chars: int  # character vocabulary; two more ids mark the beginning and end of a word
     boundary_chars: list[int] = field(default_factory=list)  # char ids of the sentence boundary token
-    char_dim: int = 15
-    char_filters: list[list[int]] = field(default_factory=lambda: [[w, 25 * w] for w in range(1, 7)])
+    char_dim: int = 15  # character embedding width
+    char_filters: list[list[int]] = field(default_factory=lambda: [[w, 25 * w] for w in range(1, 7)])  # [width, count]
     char_activation: str = "tanh"  # after the max-pool: tanh (Kim et al.) or relu (ELMo)
-    highway_layers: int = 1
+    highway_layers: int = 1  # highway layers over the pooled character filters
     # a linear map of the token representation to this width (ELMo's 2048 -> 512); None: none (Kim et al.: the
     # LSTMs read the highway output). On PTB with SGD a 525 -> 300 projection cost 25% perplexity (docs/results.md).
     projection_dim: int | None = None
-    hidden_size: int = 300
+    hidden_size: int = 300  # LSTM cells per layer and direction
     cell: str = "lstm"  # rnn | gru | lstm (fused kernels; the LSTM variants are not offered for the LM)
     peephole: bool = False  # the keys every recurrent model has; the LM refuses both variants
-    coupled_gates: bool = False
+    coupled_gates: bool = False  # refused too (see peephole)
     proj_size: int = 0  # LSTM output projection (ELMo: 4096 cells -> 512); 0 for none
-    num_layers: int = 2
+    num_layers: int = 2  # LSTM layers per direction
     residual: bool = False  # add each layer's input to its output (layers after the first)
     dropout: float = 0.5  # between LSTM layers and before the softmax
     softmax: str = "full"  # full | adaptive (nn.AdaptiveLogSoftmaxWithLoss, for large vocabularies)
-    adaptive_cutoffs: list[int] = field(default_factory=lambda: [4000, 20000])
+    adaptive_cutoffs: list[int] = field(default_factory=lambda: [4000, 20000])  # adaptive: cluster bounds (word ranks)
     init_range: float | None = 0.05  # LSTM and softmax weights ~ U(-r, r), as Kim et al. and Zaremba et al.
     max_sentence_length: int = 1000  # longest token list `sentence_layers` accepts
 

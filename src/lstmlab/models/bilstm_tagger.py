@@ -28,24 +28,24 @@ from lstmlab.modules.word_embedding import WordEmbedding
 
 @dataclass
 class TaggerConfig:
-    num_words: int
-    num_chars: int
-    num_tags: int
-    word_dim: int = 50
+    num_words: int  # word vocabulary size, from the data module (<pad>, <unk>, training words, vectors-only words)
+    num_chars: int  # character vocabulary size, from the data module
+    num_tags: int  # tag vocabulary size, from the data module
+    word_dim: int = 50  # word vector width; must match the vectors file when the data has one
     char_encoder: str = "cnn"  # "cnn", "lstm" or "none"
-    char_dim: int = 30
+    char_dim: int = 30  # character embedding width
     char_filters: list[list[int]] = field(default_factory=lambda: [[3, 50]])  # CNN: [width, count] pairs
     char_hidden_size: int = 50  # char LSTM, per direction
-    hidden_size: int = 256
-    num_layers: int = 2
+    hidden_size: int = 256  # BiLSTM units per layer and direction
+    num_layers: int = 2  # stacked recurrent layers
     cell: str = "lstm"  # rnn | gru | lstm
-    bidirectional: bool = True
-    peephole: bool = False  # LSTM variants
-    coupled_gates: bool = False
+    bidirectional: bool = True  # false: left to right only
+    peephole: bool = False  # LSTM variant: the gates also read the cell state (Gers & Schmidhuber 2000)
+    coupled_gates: bool = False  # LSTM variant: input gate = 1 - forget gate
     chrono_init: int | None = None  # gate biases for memories of up to this many steps (LSTM, GRU)
-    dropout: float = 0.33
-    word_dropout: float = 0.05
-    use_crf: bool = False
+    dropout: float = 0.33  # probability, on the BiLSTM's input, between its layers and on its output
+    word_dropout: float = 0.05  # probability that a word is read as <unk> while training (chars still seen)
+    use_crf: bool = False  # a CRF over the tag scores, Viterbi decoding; false: per-token softmax
     trainable_words: int | None = None  # rows from this one on (words only the vectors file has) stay frozen
     bilm: dict | None = None  # a trained biLM's net config: its frozen, scalar-mixed layers join the BiLSTM input
 

@@ -19,21 +19,21 @@ OOV_POLICIES = ("drop", "unk")
 
 @dataclass
 class NLIConfig:
-    num_words: int
-    num_classes: int
-    word_dim: int = 50
+    num_words: int  # word vocabulary size, from the data module (<pad>, <unk>, training words, vectors-only words)
+    num_classes: int  # label vocabulary size (SNLI: 3), from the data module
+    word_dim: int = 50  # word vector width; must match the vectors file
     encoder: str = "bilstm_max"  # see models.sentence_encoders.ENCODERS
     hidden_size: int = 512  # per direction for the recurrent encoders
-    num_layers: int = 1
+    num_layers: int = 1  # stacked recurrent layers of the encoder
     cell: str | None = None  # rnn | gru | lstm; None: the encoder name's (bilstm_max: lstm, bigru_last: gru)
     bidirectional: bool | None = None  # None: the encoder name's
-    peephole: bool = False  # LSTM variants
-    coupled_gates: bool = False
+    peephole: bool = False  # LSTM variant: the gates also read the cell state (Gers & Schmidhuber 2000)
+    coupled_gates: bool = False  # LSTM variant: input gate = 1 - forget gate
     chrono_init: int | None = None  # gate biases for memories of up to this many steps (LSTM, GRU)
-    classifier_hidden: int = 512
+    classifier_hidden: int = 512  # units of each hidden layer of the MLP
     classifier_layers: int = 1  # hidden layers of the MLP; 0 is a linear classifier
     activation: str = "tanh"  # tanh | relu
-    dropout: float = 0.0  # on the classifier's inputs and hidden layers
+    dropout: float = 0.0  # probability, on the classifier's inputs and hidden layers
     word_dropout: float = 0.0  # dropout on the word vectors the encoder reads (not in InferSent; helps small data)
     freeze_embeddings: bool = True  # InferSent keeps GloVe fixed
     oov: str = "drop"  # words without a pretrained vector: "drop" them (the paper) or read them as <unk>

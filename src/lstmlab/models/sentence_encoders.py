@@ -25,10 +25,10 @@ class RecurrentOptions:
     """The recurrent layers of an encoder: `cell` and `bidirectional` None take the encoder name's own
     (`bigru_last`: a bidirectional GRU), so `encoder=bilstm_max cell=gru` is a BiGRU with max pooling."""
 
-    cell: str | None = None
-    bidirectional: bool | None = None
-    peephole: bool = False
-    coupled_gates: bool = False
+    cell: str | None = None  # rnn | gru | lstm; None: the encoder name's
+    bidirectional: bool | None = None  # None: the encoder name's
+    peephole: bool = False  # LSTM variant: the gates also read the cell state (Gers & Schmidhuber 2000)
+    coupled_gates: bool = False  # LSTM variant: input gate = 1 - forget gate
     chrono_init: int | None = None  # gate biases for memories of up to this many steps (recurrent_cells.chrono_init_)
 
 

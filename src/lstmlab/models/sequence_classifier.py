@@ -19,20 +19,20 @@ from lstmlab.modules.word_embedding import WordEmbedding
 
 @dataclass
 class ClassifierConfig:
-    num_words: int
-    num_classes: int
+    num_words: int  # word vocabulary size, from the data module (<pad>, <unk>, training words, vectors-only words)
+    num_classes: int  # label vocabulary size, from the data module
     word_dim: int = 50  # must match the vectors file when the data has one
     encoder: str = "bilstm_last"  # see models.sentence_encoders.ENCODERS: *_last, bilstm_max, bilstm_mean, ...
     hidden_size: int = 150  # per direction
-    num_layers: int = 1
+    num_layers: int = 1  # stacked recurrent layers of the encoder
     cell: str | None = None  # rnn | gru | lstm; None: the encoder name's (bilstm_last: lstm)
     bidirectional: bool | None = None  # None: the encoder name's
-    peephole: bool = False  # LSTM variants
-    coupled_gates: bool = False
+    peephole: bool = False  # LSTM variant: the gates also read the cell state (Gers & Schmidhuber 2000)
+    coupled_gates: bool = False  # LSTM variant: input gate = 1 - forget gate
     chrono_init: int | None = None  # gate biases for memories of up to this many steps (LSTM, GRU)
-    dropout: float = 0.5  # on the word vectors and on the sentence vector
-    word_dropout: float = 0.0  # whole words replaced by <unk> while training
-    freeze_embeddings: bool = False
+    dropout: float = 0.5  # probability, on the word vectors and on the sentence vector
+    word_dropout: float = 0.0  # probability that a whole word is replaced by <unk> while training
+    freeze_embeddings: bool = False  # keep the word vectors fixed (the pretrained ones as loaded)
     trainable_words: int | None = None  # rows from this one on (words only the vectors file has) stay frozen
 
 

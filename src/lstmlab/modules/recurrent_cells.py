@@ -30,9 +30,9 @@ State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]  # h [B, H] (rnn, gru) 
 class CellOptions:
     """Which recurrent cell; an unknown cell or a variant on a cell other than the LSTM is refused here."""
 
-    cell: str = "lstm"
-    peephole: bool = False
-    coupled_gates: bool = False
+    cell: str = "lstm"  # one of CELL_TYPES: rnn (tanh), gru, lstm
+    peephole: bool = False  # LSTM only: the gates also read the cell state (see the module docstring)
+    coupled_gates: bool = False  # LSTM only: no input gate, 1 - forget gate in its place
     chrono_init: int | None = None  # gate biases for memories of up to this many steps (`chrono_init_`; rnn: none)
 
     def __post_init__(self) -> None:

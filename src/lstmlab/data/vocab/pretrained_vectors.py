@@ -24,9 +24,9 @@ class PretrainedVectors:
     frozen rows), so words never seen in training still get their vector; `max_words` reads only the first lines
     of a huge file (GloVe and fastText files are frequency-sorted)."""
 
-    path: str | None = None
-    extend_vocab: bool = True
-    max_words: int | None = None
+    path: str | None = None  # word vectors text file (GloVe, word2vec, fastText; may be .gz); must be set
+    extend_vocab: bool = True  # add the file's words not seen in training, as frozen rows
+    max_words: int | None = None  # read only the file's first lines (its most frequent words); None: all
 
 
 @dataclass
