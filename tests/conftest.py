@@ -84,6 +84,9 @@ def tiny_data_overrides(tiny: dict[str, Path], vectors: Path) -> list[str]:
 
 def compose_config(config_name: str, overrides: list[str], output_dir: Path) -> DictConfig:
     """Compose the real config from conf/ as `lstmlab-train` would, with the run directory in `output_dir`."""
+    # again here: pytest puts each test folder on sys.path, and a namespace package's path is recomputed from
+    # sys.path when that changes, dropping the folder expose_plugins added
+    expose_plugins()
     GlobalHydra.instance().clear()
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
         cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
