@@ -200,12 +200,24 @@ def test_push_dry_run_lists_the_export_files_and_writes_nothing(trained, tmp_pat
     assert ("README.md written by the push" in summary) == (card == "missing")
 
 
+def test_push_from_python_rewrites_the_tasks_card_from_what_the_card_recorded(trained, tmp_path, monkeypatch):
+    """`push_to_hub` without `card_details` (the documented Python call): the card written at training time holds
+    its task's details, so the pushed card is still the tagger's, naming the repo."""
+    run = exported_copy(trained[0], tmp_path)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(ModelFileError, match="HF_HUB_OFFLINE"):
+        push_to_hub(run, "org/tagger")
+    card = (run / "model" / CARD_FILE).read_text()
+    assert 'Tagger.load("org/tagger")' in card and "lstmlab-tag --model org/tagger" in card
+    assert "token-classification" in read_card(run / "model")["tags"]
+
+
 def test_push_writes_a_missing_card_naming_the_repo(trained, tmp_path, monkeypatch):
     run = exported_copy(trained[0], tmp_path)
     (run / "model" / CARD_FILE).unlink()
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(ModelFileError, match="HF_HUB_OFFLINE"):  # the card is written before the upload is tried
-        push_to_hub(run, "org/tagger", card_details)
+        push_to_hub(run, "org/tagger", card_details=card_details)
     card = (run / "model" / CARD_FILE).read_text()
     assert 'Tagger.load("org/tagger")' in card  # the run's metrics, from its metrics.json
     assert read_card(run / "model")["lstmlab"]["metrics"]["test/acc"] == trained[1]["test/acc"]
@@ -253,7 +265,7 @@ def test_push_creates_the_repo_and_uploads_the_export_files_only(trained_nli, tm
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setattr(huggingface_hub, "HfApi", FakeHfApi)
     FakeHfApi.calls = []
-    files, url = push_to_hub(run, "org/nli", card_details, private=True, revision="v1", commit_message="first")
+    files, url = push_to_hub(run, "org/nli", private=True, revision="v1", commit_message="first")
     assert url.endswith("/commit/1")
     (create, branch, upload) = FakeHfApi.calls
     assert create == ("create_repo", "org/nli", {"private": True, "exist_ok": True})
@@ -276,5 +288,5 @@ def test_push_without_a_network_fails_in_one_line(trained, tmp_path, monkeypatch
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setattr(huggingface_hub, "HfApi", Unreachable)
     with pytest.raises(ModelFileError, match=r"^org/t: the Hub could not be reached \(ConnectError") as error:
-        push_to_hub(exported_copy(trained[0], tmp_path), "org/t", card_details)
+        push_to_hub(exported_copy(trained[0], tmp_path), "org/t")
     assert "\n" not in str(error.value)

@@ -41,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     def work() -> str:
         from lstmlab.tasks import card_details  # here: the tasks import Lightning, which --help need not wait for
 
-        files, url = push_to_hub(args.model, args.repo, card_details, private=args.private, revision=args.revision,
-                                 commit_message=args.commit_message, dry_run=args.dry_run)
+        files, url = push_to_hub(args.model, args.repo, private=args.private, revision=args.revision,
+                                 commit_message=args.commit_message, dry_run=args.dry_run, card_details=card_details)
         if args.dry_run:
             for file in files:
                 print(file)

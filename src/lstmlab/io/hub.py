@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lstmlab.io.export_names import CONFIG_FILE, GRAPH_FILE, WEIGHTS_FILE
-from lstmlab.io.model_card import CARD_FILE, CardDetails, card_record, read_card, write_model_card
+from lstmlab.io.model_card import CARD_FILE, CardDetails, card_record, read_card, recorded_details, write_model_card
 from lstmlab.io.model_errors import ModelFileError
 
 # what an export folder may hold and a Hub repo of lstmlab's gets: lstmlab's two files, the card, and the two
@@ -122,13 +122,14 @@ def export_folder(path: str | Path) -> Path:
                          "a .ckpt is not pushed: export it first")
 
 
-def push_to_hub(path: str | Path, repo_id: str, card_details: Callable[[str, dict | None], CardDetails],
-                private: bool = False, revision: str | None = None, commit_message: str | None = None,
-                dry_run: bool = False) -> tuple[list[Path], str | None]:
+def push_to_hub(path: str | Path, repo_id: str, private: bool = False, revision: str | None = None,
+                commit_message: str | None = None, dry_run: bool = False,
+                card_details: Callable[[str, dict | None], CardDetails] | None = None) -> tuple[list[Path], str | None]:
     """Upload the export folder of a run (or the folder itself) to the model repo `repo_id` (created if missing),
     after checking it loads and writing its model card if it has none: (files uploaded, commit URL; None in a
     dry run, which writes and uploads nothing and lists the card it would write). `card_details(kind, config)`: what
-    the card says of a model kind (`lstmlab.tasks.card_details`; io knows no task)."""
+    the card says of a model kind (`lstmlab.tasks.card_details`; io knows no task); without it, what the folder's
+    card recorded, else a generic card."""
     from lstmlab.io.model_folder import load_model_file
 
     folder = export_folder(path)
@@ -139,8 +140,8 @@ def push_to_hub(path: str | Path, repo_id: str, card_details: Callable[[str, dic
     # none yet, or lstmlab's own: it names the repo now; a dry run writes nothing, but lists the card all the same
     if not dry_run and (card is None or isinstance(card.get("lstmlab"), dict)):
         metrics, config, command = card_record(folder)
-        write_model_card(folder, payload, card_details(payload.get("kind"), config), metrics, config, command,
-                         repo_id)
+        details = card_details(payload.get("kind"), config) if card_details else recorded_details(folder)
+        write_model_card(folder, payload, details, metrics, config, command, repo_id)
     files = export_files(folder)
     if dry_run:
         return files, None

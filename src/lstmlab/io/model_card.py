@@ -3,14 +3,14 @@ language, license and datasets where the data is known, `model-index` with the r
 and a body that says what the model is, how to load it, what it was trained on and what it measured.
 
 Plain text and PyYAML: written at training time whether or not the `hub` extra is installed. The front matter's
-`lstmlab` entry keeps what the card was made from (kind, metrics, command, config), so `lstmlab-push` can write
-it again naming the repo.
+`lstmlab` entry keeps what the card was made from (kind, metrics, command, config, the task's card details), so
+`lstmlab-push` can write it again naming the repo.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import yaml
@@ -37,6 +37,15 @@ class CardDetails:
 def generic_card(kind: str) -> CardDetails:
     """The card details of a model kind this lstmlab has no task for: loaded the generic way."""
     return CardDetails(f"{kind} model")
+
+
+def recorded_details(folder: Path) -> CardDetails | None:
+    """The details an lstmlab card was written with (its front matter's `lstmlab.card`), so that a push can write it
+    again without knowing the task; None for a card without them (or none)."""
+    recorded = ((read_card(folder) or {}).get("lstmlab") or {}).get("card")
+    if not isinstance(recorded, dict) or set(recorded) != {field.name for field in fields(CardDetails)}:
+        return None
+    return CardDetails(**{**recorded, "tags": tuple(recorded["tags"])})
 
 
 METRIC_TYPES = {"acc": "accuracy", "loss": "loss", "f1": "f1", "ppl": "perplexity"}
@@ -118,7 +127,7 @@ def card_text(payload: dict, details: CardDetails | None, metrics: dict | None =
         meta["model-index"] = model_index(details.hub_task, name, shown, datasets)
     meta["lstmlab"] = {"kind": kind, "format_version": payload.get("format_version"),
                        "lstmlab_version": payload.get("lstmlab_version"), "metrics": shown, "command": command,
-                       "config": config}
+                       "config": config, "card": {**asdict(details), "tags": list(details.tags)}}
     net = payload.get("net_config") or {}
     about = ", ".join(f"{key} {net[key]}" for key in ("encoder", "cell", "hidden_size", "num_layers", "projection_dim")
                       if net.get(key) not in (None, ""))
