@@ -5,13 +5,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar
 
 from lstmlab.data.vocab.text_vocabs import TextVocabs
 from lstmlab.io.hub import resolve_model_path
 from lstmlab.io.model_folder import WrongModelKind, load_model_file
 from lstmlab.models.network import Network
 from lstmlab.runtime.onnx_folder import ExportedModel, is_onnx_export
+
+if TYPE_CHECKING:  # typing.Self is Python 3.11's; lstmlab runs on 3.10
+    from typing import Self
 
 
 class TrainedModel:

@@ -5,10 +5,13 @@ and describe it for saving are the same for all and written here once (as senten
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:  # typing.Self is Python 3.11's; lstmlab runs on 3.10
+    from typing import Self
 
 
 class Network(nn.Module):
