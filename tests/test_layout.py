@@ -4,6 +4,7 @@ with data, io and utils beside, and nothing imports the commands."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,12 @@ def test_cli_and_io_name_no_task():
         if str(path.relative_to(PACKAGE)) not in FAMILY_COMMANDS:
             wrong += [f"{path.relative_to(ROOT)}, {where}" for where in task_names(path, kinds, task_modules)]
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_architecture_page_states_the_import_rules_this_file_enforces():
+    """docs/architecture.md's table of import rules is ALLOWED, folder for folder: the map cannot drift."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\w+)` \|([\w, ]*)\|$", text, re.M)
+    documented = {folder: {name.strip() for name in allowed.split(",") if name.strip()} for folder, allowed in rows}
+    enforced = {folder: allowed for folder, allowed in ALLOWED.items() if folder not in ("conf", "__init__.py")}
+    assert documented == enforced
