@@ -1,5 +1,9 @@
 """Tasks (LightningModules), found by their model `kind`: every module in this package is imported once, and
-each Task subclass that declares a `kind` registers itself. A new task is a new file here."""
+each Task subclass that declares a `kind` registers itself. A new task is a new file here.
+
+`base` (the protocol the entry points use), `tagging` (TaggingTask), `nli` (NLITask), `language_model`
+(LanguageModelTask), `classification` (ClassificationTask), `optimizers` (the configured optimizer, with the fused
+kernel's fallbacks), `evaluation_report` (per-label scores and the confusion matrix of lstmlab-eval)."""
 
 from __future__ import annotations
 
