@@ -19,6 +19,7 @@ from omegaconf.errors import MissingMandatoryValue
 from lstmlab import Tagger
 from lstmlab.cli.train import train
 from lstmlab.data.readers.conllu import read_conllu
+from lstmlab.tasks.base import Task
 
 EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
 TAGGING_EXPERIMENTS = [name for name in EXPERIMENTS if name.startswith("pos_")]  # NLI ones: test_nli_experiments
@@ -42,6 +43,17 @@ def tiny_columns(tiny_ewt, tmp_path_factory) -> dict[str, Path]:
 
 def test_experiments_are_found():
     assert {"pos_ewt", "pos_quick", "pos_conll2000"} <= set(EXPERIMENTS)
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_experiment_builds_a_task_from_the_data_that_task_reads(experiment, tmp_path):
+    """Any experiment file, a new task's included, is checked with no edit here: its model builds a Task and its
+    data config makes that task's kind of data module (what lstmlab-train and lstmlab-eval rely on)."""
+    cfg = compose_config("train.yaml", [f"experiment={experiment}"], tmp_path)
+    build = hydra.utils.get_method(cfg.model._target_)
+    task = build.__self__
+    assert issubclass(task, Task) and build.__func__ is task.build.__func__
+    assert issubclass(hydra.utils.get_class(cfg.data._target_), task.datamodule_type)
 
 
 @pytest.mark.parametrize("experiment", TAGGING_EXPERIMENTS)

@@ -96,8 +96,8 @@ def evaluate(cfg: DictConfig) -> dict:
     report = model.evaluate(trainer, datamodule, output_dir, source)
     lines = [report.pop("table", "")]
     lines += [f"{name}: {value:.4f}" for name, value in report.items() if isinstance(value, float)]
-    lines.append(f"on {report.get('tokens', '?')} test items (tokens, pairs) of {test_data}; "
-                 f"report in {output_dir}")
+    counted = f"{report['tokens']} test items (tokens, pairs)" if "tokens" in report else "the test split"
+    lines.append(f"on {counted} of {test_data}; report in {output_dir}")
     rank_zero_info("\n".join(lines))
     return report
 
