@@ -140,13 +140,16 @@ def test_only_a_data_config_choice_counts_as_data_given():
     assert not data_given(["ckpt_path=x", "data.test_path=my.conllu", "paths.data_dir=/d"])
 
 
-@pytest.mark.parametrize("inside", ["", "model", "checkpoints/best.ckpt"])
+@pytest.mark.parametrize("inside", ["", "model", "checkpoints/best.ckpt", "saved before data/ was sorted by role"])
 def test_eval_without_data_tests_a_tagger_on_the_data_of_its_training_run(inside, trained, tiny_ewt, tiny_vectors,
                                                                           tmp_path, caplog):
     """The run's .hydra/config.yaml, as Hydra writes it (unresolved), names the tiny test file: no data=... needed,
-    given the run, its model/ folder or one of its checkpoints."""
+    given the run, its model/ folder or one of its checkpoints; a run saved before data/ was sorted by role names
+    its data module by the old path."""
     run = Path(shutil.copytree(trained[0], tmp_path / "run"))
     config = compose_config("train.yaml", ["experiment=pos_quick", *tiny_data_overrides(tiny_ewt, tiny_vectors)], run)
+    if inside.startswith("saved before"):
+        config.data._target_, inside = "lstmlab.data.tagging_datamodule.TaggingDataModule", ""
     (run / ".hydra").mkdir()
     OmegaConf.save({key: config[key] for key in config if key != "hydra"}, run / ".hydra" / "config.yaml")
     assert "${seed}" in (run / ".hydra" / "config.yaml").read_text()  # resolved against the eval config

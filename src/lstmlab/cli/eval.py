@@ -27,6 +27,7 @@ from lstmlab.cli.hydra_app import (
     record_failures,
     register_resolvers,
 )
+from lstmlab.data.moved_targets import current_target
 from lstmlab.tasks import load_task
 from lstmlab.tasks.base import Task
 from lstmlab.utils.malloc_tuning import tune_malloc
@@ -56,7 +57,10 @@ def model_data(cfg: DictConfig, model: Task) -> DictConfig:
     run = run_directory(cfg.ckpt_path)
     trained = OmegaConf.load(run / ".hydra" / "config.yaml").get("data") if run else None
     if trained is not None:
-        ConfigStore.instance().store(group="data", name=TRAINED_DATA, node=OmegaConf.to_container(trained))
+        trained = OmegaConf.to_container(trained)
+        if "_target_" in trained:  # a run saved before data/ was sorted by role names its module's old path
+            trained["_target_"] = current_target(trained["_target_"])
+        ConfigStore.instance().store(group="data", name=TRAINED_DATA, node=trained)
         name, why = TRAINED_DATA, f"the data config {run} was trained with (its .hydra/config.yaml)"
     else:
         name, why = model.example_data, (f"data={model.example_data}, the example data config of {model.kind!r} "

@@ -7,7 +7,8 @@
 - `batching/`: the Arrow cache of parsed files, ragged storage, length-bucketed resumable samplers;
 - `tagging/`, `nli/`, `classification/`, `language_model/`: each task's data module with its sources and splits;
 - `datamodule.py`: the LightningDataModule those build on; `text_files.py`: reading any data file's lines;
-  `locations.py`: where data is found; `errors.py`: the error every reader raises.
+  `locations.py`: where data is found; `errors.py`: the error every reader raises; `moved_targets.py`: the old
+  import paths of data modules that saved run configs name.
 
 Sub-packages import nothing at package level: the torch-free runtime reads `vocab/` and `tokenization/`.
 """
