@@ -68,8 +68,8 @@ def add_batch_size(parser: Options) -> None:
 def add_bf16(parser: Options) -> None:
     parser.add_argument("--bf16", action="store_true",
                         help="compute in bfloat16 on a GPU or a CPU with AVX-512 bf16 or AMX (an error on other CPUs): "
-                             "about 1.6x faster on such a CPU; vectors within ~1e-2 of float32, nearly all tags the "
-                             "same")
+                             "faster on such a CPU (docs/benchmarks.md); vectors within ~1e-2 of float32, nearly all "
+                             "tags the same")
 
 
 def add_quiet(parser: Options) -> None:

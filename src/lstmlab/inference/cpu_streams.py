@@ -2,8 +2,8 @@
 instead of one stream with all of them. A recurrent network at inference batch sizes scales poorly over torch's
 threads (a step's matrix product is small, and every step ends at a barrier), while two independent streams keep
 both cores busy, and each stream's text work (tokenizing, lookup, padding: Python, under the GIL) runs while the
-other stream is inside a kernel, which releases the GIL. Measured by `python bench/raw_text_speed.py` (2 cores):
-`encode()` on raw strings ran at 1.12x a plain single-stream loop over word ids at H=256, 1.08x at H=512.
+other stream is inside a kernel, which releases the GIL. On 2 cores, `encode()` on raw strings beats a plain
+single-stream loop over word ids (docs/benchmarks.md, "Raw text"; `python bench/raw_text_speed.py`).
 
 Work is shared by batch, not by chunk: a stream takes the next batch of any chunk already prepared, and prepares
 the next chunk when few batches are left waiting, so the streams finish together whatever the chunks' sizes. Results
@@ -12,8 +12,8 @@ come back per chunk, in the order the chunks came in.
 Thread counts: torch's intra-op count is the calling thread's OpenMP setting, and a thread takes the process-wide
 count when it first computes. A stream therefore first reads its count (`torch.get_num_threads` initialises it),
 then sets its share. While the streams run, the calling thread computes on one thread (its few tensor operations
-would otherwise wake a team of OpenMP threads that spin on the streams' cores: measured, it cost the streams 20% of
-their speed), and so would a thread that first computes meanwhile; the caller's count is set back at the end. This
+would otherwise wake a team of OpenMP threads that spin on the streams' cores and slow them), and so would a
+thread that first computes meanwhile; the caller's count is set back at the end. This
 relies on that per-thread behaviour of torch's OpenMP build (the x86 wheels); `test_cpu_streams` pins it.
 """
 
@@ -38,7 +38,7 @@ Result = TypeVar("Result")
 STREAMS = 2  # measured on 2 cores; on more cores each stream gets more threads
 FEW_BATCHES = 2 * STREAMS  # batches left waiting when a stream starts preparing the next chunk
 ENOUGH_BATCHES = 8  # the least input worth starting streams for: below, their start and uneven end cost more
-# (measured, encode() at H=256 in calls of 128 sentences, 2 batches: 0.62x inline; 384, 6 batches: 0.99x; 512: 1.18x)
+# (`python bench/raw_text_speed.py` times calls of a few batches against inline preparation)
 
 
 def thread_shares(threads: int, streams: int) -> list[int]:
@@ -209,7 +209,7 @@ def mode_for(device: torch.device, computes: bool = True) -> Mode:
     """How text work and a PyTorch network on `device` share the machine (`text_pipeline`): beside an accelerator,
     text in a background thread; on a CPU with two or more torch threads, network streams; else inline.
     `computes=False` says the network does next to nothing (a bag of vectors): its time is all text work, which two
-    streams would only take turns at under the GIL (measured: 0.75x inline), so it runs inline."""
+    streams would only take turns at under the GIL (slower than inline), so it runs inline."""
     if device.type != "cpu":
         return "background"
     return "streams" if torch.get_num_threads() >= STREAMS and computes else "inline"

@@ -1,7 +1,7 @@
 """Length-bucketed batching for any task: items of similar length share a batch, so padding stays small.
 
-On CPU, padded batches with masking are faster than packed sequences (1.6x at 512 hidden units, 2.9x at 2048;
-`python bench/cpu_kernels.py`), which makes short padding the thing to optimise. The length key is anything
+On CPU, padded batches with masking are faster than packed sequences (docs/cpu_facts.md; `python
+bench/cpu_kernels.py`), which makes short padding the thing to optimise. The length key is anything
 sortable: a sentence length, or a (premise, hypothesis) length pair for sentence pairs.
 
 Training batches come from a `ResumableDataLoader`, whose place in the epoch is saved in Lightning's checkpoints:
