@@ -36,7 +36,8 @@ class EncodedSplit(Protocol):
 
 
 class TextDataModule(L.LightningDataModule):
-    """Pass `vocabs` (from a trained model) to evaluate; otherwise they are built from the train split."""
+    """Pass `vocabs` (from a trained model) to evaluate; otherwise they are built from the train split.
+    `language` (an ISO 639 code; None: English) is saved with the vocabularies, so the model knows its language."""
 
     def __init__(
         self,
@@ -56,6 +57,7 @@ class TextDataModule(L.LightningDataModule):
         seed: int | None = 0,
         cache_dir: str | None = None,
         vocabs: TextVocabs | None = None,
+        language: str | None = None,
     ) -> None:
         super().__init__()
         if val_path and val_split:
@@ -74,6 +76,7 @@ class TextDataModule(L.LightningDataModule):
         self.seed = 0 if seed is None else seed
         self.cache_dir = cache_dir
         self.vocabs = vocabs
+        self.language = language
         self.matched_vectors: MatchedVectors | None = None  # until a network takes them (`pretrained_rows`)
         self.vector_keys: set[str] = set()  # the training keys matched to the vectors file, to match them again
         self.trainable_words: int | None = None  # word rows a network trains; the rest come frozen from vectors
@@ -135,7 +138,7 @@ class TextDataModule(L.LightningDataModule):
             extra = self.matched_vectors.extra_words
         self.vocabs = TextVocabs.build(
             forms, self.labels(train), min_word_freq=self.min_word_freq, extra_words=extra,
-            lowercase=self.lowercase, max_word_length=self.max_word_length,
+            lowercase=self.lowercase, max_word_length=self.max_word_length, language=self.language or "en",
         )
         self.trainable_words = len(self.vocabs.words) - len(extra)
         labels = self.vocabs.labels

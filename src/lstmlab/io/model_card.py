@@ -113,7 +113,8 @@ def card_text(payload: dict, details: CardDetails | None, metrics: dict | None =
     model = model or MODEL_PLACEHOLDER
     shown = card_metrics(metrics)
     datasets, files = data_of(config)
-    meta: dict = {"library_name": "lstmlab", "tags": ["lstmlab", *details.tags], "language": ["en"]}
+    language = (payload.get("vocabs") or {}).get("language", "en")  # vocabularies saved before it: English
+    meta: dict = {"library_name": "lstmlab", "tags": ["lstmlab", *details.tags], "language": [language]}
     if details.pipeline_tag:
         meta["pipeline_tag"] = details.pipeline_tag
     licenses = sorted({entry[2] for entry in datasets if entry[2]})

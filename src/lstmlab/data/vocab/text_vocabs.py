@@ -85,13 +85,16 @@ class EncodedTokens:
 @dataclass
 class TextVocabs:
     """Words are looked up lowercased when `lowercase` (uncased GloVe); characters keep their case.
-    `labels` are tags for tagging, classes for NLI, and None for a language model."""
+    `labels` are tags for tagging, classes for NLI, and None for a language model. `language` (an ISO 639 code)
+    is the language of the text the vocabularies were built from: it travels with the model, so that raw text is
+    split the way that language needs and the model card names it."""
 
     words: Vocab
     chars: Vocab
     labels: Vocab | None = None
     lowercase: bool = True
     max_word_length: int = 30
+    language: str = "en"
 
     @staticmethod
     def count_forms(token_rows: Iterable[Sequence[str]]) -> Counter[str]:
@@ -109,6 +112,7 @@ class TextVocabs:
         extra_words: Iterable[str] = (),
         lowercase: bool = True,
         max_word_length: int = 30,
+        language: str = "en",
     ) -> TextVocabs:
         """From the training split's form counts (`count_forms`); `extra_words` (the vectors') go last."""
         words: Counter[str] = Counter()
@@ -123,6 +127,7 @@ class TextVocabs:
             labels=None if labels is None else Vocab.build(labels, pad=None, unk=None),
             lowercase=lowercase,
             max_word_length=max_word_length,
+            language=language,
         )
 
     def word_key(self, token: str) -> str:
@@ -146,14 +151,16 @@ class TextVocabs:
         return {
             "words": self.words.to_dict(), "chars": self.chars.to_dict(),
             "labels": None if self.labels is None else self.labels.to_dict(),
-            "lowercase": self.lowercase, "max_word_length": self.max_word_length,
+            "lowercase": self.lowercase, "max_word_length": self.max_word_length, "language": self.language,
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> TextVocabs:
+        """Vocabularies saved before models recorded their language were all built from English text."""
         labels = data.get("labels")
         return cls(
             words=Vocab.from_dict(data["words"]), chars=Vocab.from_dict(data["chars"]),
             labels=None if labels is None else Vocab.from_dict(labels),
             lowercase=data["lowercase"], max_word_length=data["max_word_length"],
+            language=data.get("language", "en"),
         )
