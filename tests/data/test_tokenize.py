@@ -114,7 +114,7 @@ def test_read_gold_takes_the_text_and_the_syntactic_words(tmp_path):
     )
     [sentence] = read_gold(conllu)
     assert sentence == GoldSentence("I don't.", ["I", "do", "n't", "."], ["PRON", "AUX", "PART", "PUNCT"],
-                                    [(0, 1), (2, 4), (4, 7), (7, 8)])
+                                    [(0, 1), (2, 4), (4, 7), (7, 8)], multiword=(range(1, 3),))
 
 
 def test_read_gold_needs_the_text(tmp_path):
@@ -186,3 +186,14 @@ def test_apostrophe_less_contractions_are_never_plain():
     for word in words | {word.upper() for word in words} | {word.title() for word in words}:
         if _is_plain(word):
             assert _CONTRACTION.fullmatch(word) is None and tokenize(word) == [word], word
+
+
+def test_read_gold_takes_a_text_comment_without_the_space_after_the_equals_sign(tmp_path):
+    """UD Vietnamese VTB writes `# text =Thanh ...`; its sentences are scored like any other."""
+    conllu = tmp_path / "vtb.conllu"
+    conllu.write_text("# text =Thanh bắt chuyện .\n1\tThanh\t_\tPROPN\t_\t_\t2\tnsubj\t_\t_\n"
+                      "2\tbắt chuyện\t_\tVERB\t_\t_\t0\troot\t_\t_\n3\t.\t_\tPUNCT\t_\t_\t2\tpunct\t_\t_\n\n",
+                      encoding="utf-8")
+    [sentence] = read_gold(conllu)
+    assert sentence.text == "Thanh bắt chuyện ."
+    assert sentence.spans == [(0, 5), (6, 16), (17, 18)]

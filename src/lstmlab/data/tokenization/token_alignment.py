@@ -8,6 +8,7 @@ tagged correctly when, in addition, its tag equals that word's tag. Pure Python,
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import read_blocks
 
 Span = tuple[int, int]
+_TEXT_COMMENT = re.compile(r"# text ?= ?(.*)")
 
 
 def token_spans(text: str, tokens: Sequence[str]) -> list[Span]:
@@ -38,12 +40,14 @@ def token_spans(text: str, tokens: Sequence[str]) -> list[Span]:
 
 @dataclass(frozen=True)
 class GoldSentence:
-    """One UD sentence: its raw text, its syntactic words with their tags, and each word's span in the text."""
+    """One UD sentence: its raw text, its syntactic words with their tags, each word's span in the text, and the
+    words of each multiword token (ranges of word indices), which a tokenizer must expand to match them."""
 
     text: str
     words: list[str]
     tags: list[str]
     spans: list[Span]
+    multiword: tuple[range, ...] = ()
 
 
 def word_spans(text: str, surface_tokens: Sequence[tuple[str, Sequence[str]]]) -> list[Span]:
@@ -69,11 +73,12 @@ def read_gold(path: str | Path) -> Iterator[GoldSentence]:
     """Gold sentences of a CoNLL-U file: the `# text = ` comment and the syntactic words (UPOS tags).
 
     Multiword-token lines (`1-2`) give the surface form that is in the text; empty nodes (`8.1`) have no
-    surface form and are skipped. Otherwise files are trusted to be valid CoNLL-U (the training reader checks
+    surface form and are skipped. The text comment is read with or without the space after `=` (Vietnamese VTB
+    writes `# text =Thanh ...`). Otherwise files are trusted to be valid CoNLL-U (the training reader checks
     them); a sentence without its text cannot be scored, so that is an error.
     """
     for block in read_blocks(path):
-        texts = [line.removeprefix("# text = ") for _, line in block if line.startswith("# text = ")]
+        texts = [text.group(1) for _, line in block if (text := _TEXT_COMMENT.match(line))]
         if not texts:
             raise DataFormatError(path, block[0][0], "sentence has no '# text = ' line: its raw text is unknown")
         text = texts[0]
@@ -94,7 +99,13 @@ def read_gold(path: str | Path) -> Iterator[GoldSentence]:
                 surface_tokens[-1][1].append(form)
                 words.append(form)
                 tags.append(upos)
-        yield GoldSentence(text, words, tags, word_spans(text, surface_tokens))
+        multiword: list[range] = []
+        start = 0
+        for _, token_words in surface_tokens:
+            if len(token_words) > 1:
+                multiword.append(range(start, start + len(token_words)))
+            start += len(token_words)
+        yield GoldSentence(text, words, tags, word_spans(text, surface_tokens), tuple(multiword))
 
 
 @dataclass(frozen=True)
@@ -136,6 +147,12 @@ def match(gold: Iterable[Hashable], predicted: Iterable[Hashable]) -> Match:
 def score_tokens(gold: GoldSentence, tokens: Sequence[str]) -> Match:
     """Tokenization score of one sentence: predicted token spans against gold word spans."""
     return match(gold.spans, token_spans(gold.text, tokens))
+
+
+def expanded_multiword(gold: GoldSentence, tokens: Sequence[str]) -> int:
+    """How many of the sentence's multiword tokens the tokens expand: every word of it has a token of its span."""
+    predicted = Counter(token_spans(gold.text, tokens))
+    return sum(Counter(gold.spans[i] for i in words) <= predicted for words in gold.multiword)
 
 
 def score_tags(gold: GoldSentence, tokens: Sequence[str], tags: Sequence[str]) -> Match:
