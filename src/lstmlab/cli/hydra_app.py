@@ -217,7 +217,8 @@ def register_resolvers() -> None:
     """`${working_dir:}` is where runs land (see `working_dir`); `${env_or:NAME,default}` defaults a value to an
     environment variable; `${samples_dir:}` and `${sample:FILE}` find the bundled samples (see
     `lstmlab.data.locations`); `${resume_dir:...}` keeps a resumed run in its folder;
-    `${run_name:<timestamp>,<overrides>}` names a new one (after the SLURM job in one, `lstmlab.utils.slurm`)."""
+    `${run_name:<timestamp>,<overrides>}` names a new one (after the SLURM job in one, `lstmlab.utils.slurm`);
+    `${folder_name:<path or name>}` is a path's last component, for run folders named after a data folder."""
     resolvers = {
         "working_dir": working_dir,
         "env_or": lambda name, default: os.environ.get(name) or default,
@@ -225,6 +226,7 @@ def register_resolvers() -> None:
         "sample": locations.sample_file,
         "resume_dir": resume_dir,
         "run_name": slurm.run_name,
+        "folder_name": lambda path: Path(str(path).rstrip("/\\")).name,
     }
     for name, resolver in resolvers.items():
         if not OmegaConf.has_resolver(name):

@@ -77,7 +77,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         metrics.update(tested_metrics(trainer, model, datamodule))
 
     export_dir = export_model(trainer, model, Path(cfg.paths.output_dir))
-    metrics.update(run_figures(callbacks, epochs, start))
+    metrics.update(run_figures(callbacks, epochs, start), **datamodule.data_figures())
     write_run_record(trainer, cfg, model, export_dir, metrics)
     rank_zero_info(_summary(cfg, model, best, export_dir, metrics))
     return metrics

@@ -146,6 +146,10 @@ class TextDataModule(L.LightningDataModule):
                  "%d characters%s", len(self.vocabs.words), self.trainable_words, len(self.vocabs.chars),
                  "" if labels is None else f", {len(labels)} labels ({' '.join(labels.itos)})")
 
+    def data_figures(self) -> dict[str, int]:
+        """What a run's metrics.json records of its data, for sweep reports (a task's data module says; none here)."""
+        return {}
+
     def _store(self, split: str, encoded: EncodedSplit) -> None:
         self.splits[split] = encoded
         log.info("%s: %d items, %d tokens", split, len(encoded), encoded.num_tokens)

@@ -1,6 +1,7 @@
-"""A sweep's report table: one row per job, its swept overrides, its best epoch's monitored value, its test metrics,
-epochs, wall time and how it ended; the finished jobs best first (the sweep's mode or its study's direction), then
-the pruned, failed, interrupted and running ones."""
+"""A sweep's report table: one row per job, its swept overrides, its training split's size (where the sweep changes
+the data and its data module records it), its best epoch's monitored value, its test metrics, epochs, wall time and
+how it ended; the finished jobs best first (the sweep's mode or its study's direction), then the pruned, failed,
+interrupted and running ones."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from lstmlab.sweeps.sweep_folder import STATUSES, Sweep, SweepJob
 from lstmlab.utils.atomic_file import atomic_file
 
 Cell = str | float | int | None  # None: nothing to show (a job that did not finish has no metrics)
-FORMATS = {"job": "{:d}", "epochs": "{:.0f}"}  # runtime_s: see `seconds`; other numbers (metrics): 4 decimals
+FORMATS = {"job": "{:d}", "epochs": "{:.0f}", "train_sentences": "{:.0f}"}  # runtime_s: `seconds`; metrics: 4 decimals
+DATA_COLUMNS = ("train_sentences",)  # what data modules record in metrics.json (`data_figures`)
 TEXT_COLUMNS = ("status", "note")
 
 
@@ -41,9 +43,12 @@ def ranked(sweep: Sweep) -> list[SweepJob]:
 def report_table(sweep: Sweep) -> ReportTable:
     swept = sweep.swept_keys()
     tests = sorted({key for job in sweep.jobs for key in job.metrics if key.startswith("test/")} - {sweep.monitor})
-    columns = ["job", *swept, sweep.monitor, *tests, "epochs", "runtime_s", *TEXT_COLUMNS]
-    rows = [[job.number, *(job.overrides.get(key) for key in swept),
-             *(job.metrics.get(key) for key in (sweep.monitor, *tests, "epochs", "runtime_s")), job.status, job.note]
+    data_swept = any(key.startswith("data.") for key in swept)  # else every job read the same data: no column
+    data = [key for key in DATA_COLUMNS if data_swept and any(key in job.metrics for job in sweep.jobs)]
+    figures = (*data, sweep.monitor, *tests, "epochs", "runtime_s")
+    columns = ["job", *swept, *figures, *TEXT_COLUMNS]
+    rows = [[job.number, *(job.overrides.get(key) for key in swept), *(job.metrics.get(key) for key in figures),
+             job.status, job.note]
             for job in ranked(sweep)]
     return ReportTable(columns, rows)
 

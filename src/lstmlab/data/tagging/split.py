@@ -42,7 +42,7 @@ class TaggedSplit(torch.utils.data.Dataset):
                         raise DataFormatError(
                             where, lines[position],
                             f"tag {error.args[0]!r} of word {tokens[position]!r} is not one of the {len(labels)} "
-                            f"tags learned from the training split: {' '.join(labels.itos)}",
+                            f"tags of the model (the training split's, or data.tagset): {' '.join(labels.itos)}",
                         ) from None
                     yield tokens
 
