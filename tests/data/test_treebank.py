@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, compose_config
+from conftest import FULL_DATA, ROOT, compose_config
 
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.tagging.datamodule import TaggingDataModule
@@ -17,6 +17,10 @@ from lstmlab.data.tagging.treebank import TreebankError, find_treebank
 
 SAMPLES = ROOT / "data"
 KOREAN = SAMPLES / "ud_multilingual" / "ko_gsd"
+NINE = {"tr_imst": "tr", "vi_vtb": "vi", "ta_ttb": "ta", "mr_ufal": "mr", "fr_sequoia": "fr", "ko_gsd": "ko",
+        "id_gsd": "id", "cy_ccg": "cy", "wo_wtb": "wo"}
+needs_ud_treebanks = pytest.mark.skipif(not (FULL_DATA / "ud_multilingual").is_dir(),
+                                        reason="needs the UD treebanks: set LSTMLAB_DATA_DIR (not in a user's clone)")
 
 
 def ud_release(folder: Path, sample: Path = KOREAN, splits: tuple[str, ...] = ("train", "dev", "test")) -> Path:
@@ -122,3 +126,19 @@ def test_runs_of_each_treebank_land_in_a_folder_named_after_it(treebank, task_na
     assert cfg.task_name == task_name
     assert f"/logs/{task_name}/runs/" in cfg.hydra.run.dir
     assert cfg.data.vectors.path is None and cfg.data.lowercase is False and cfg.model.net.char_encoder == "cnn"
+
+
+@needs_ud_treebanks
+def test_each_whole_treebank_is_found_by_name_in_its_language():
+    found = {name: find_treebank(name, root=FULL_DATA) for name in NINE}
+    assert {name: treebank.language for name, treebank in found.items()} == NINE
+    assert all(treebank.folder == FULL_DATA / "ud_multilingual" / name for name, treebank in found.items())
+
+
+@needs_ud_treebanks
+def test_a_tag_only_the_test_split_has_is_scored_not_refused():
+    """Tamil TTB's test split has X, which none of its 400 training sentences has."""
+    data = TaggingDataModule(treebank="ta_ttb", treebanks_dir=str(FULL_DATA))
+    data.setup()
+    x = data.vocabs.labels.index("X")
+    assert x in data.splits["test"].tags.values and x not in data.splits["train"].tags.values
