@@ -120,9 +120,11 @@ def test_a_treebank_with_explicit_split_paths_or_files_without_a_language_prefix
 
 
 @pytest.mark.parametrize(("treebank", "task_name"), [("ko_gsd", "pos_ud_ko_gsd"),
-                                                     ("/corpora/UD_Korean-GSD/", "pos_ud_UD_Korean-GSD")])
+                                                     ("/corpora/UD_Korean-GSD/", "pos_ud_UD_Korean-GSD"),
+                                                     (None, "pos_ud_none")])  # then training names the key
 def test_runs_of_each_treebank_land_in_a_folder_named_after_it(treebank, task_name, tmp_path):
-    cfg = compose_config("train.yaml", ["experiment=pos_ud", f"data.treebank={treebank}"], tmp_path)
+    given = [f"data.treebank={treebank}"] if treebank else []
+    cfg = compose_config("train.yaml", ["experiment=pos_ud", *given], tmp_path)
     assert cfg.task_name == task_name
     assert f"/logs/{task_name}/runs/" in cfg.hydra.run.dir
     assert cfg.data.vectors.path is None and cfg.data.lowercase is False and cfg.model.net.char_encoder == "cnn"
