@@ -1,5 +1,5 @@
 """Helpers that tests in several folders share: what an embedding file holds, files left behind, the sentences of
-the embedding tests, the pre-format-2 weight names, a user's environment."""
+the embedding tests, the pre-format-2 weight names, a user's environment, a model saved in another language."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import torch
 
 from lstmlab.io.embedding_writers import WRITERS
+from lstmlab.io.model_folder import load_model_file, save_model_folder
 
 RUN_ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 FORMATS = sorted(WRITERS)
@@ -64,3 +65,9 @@ def user_env(**extra: str) -> dict[str, str]:
     return {**env, **RUN_ENV, **extra}
 
 
+def saved_with_language(model: Path, language: str, folder: Path) -> Path:
+    """The model at `model` saved again into `folder` with vocabularies that say `language`, as a model trained on a
+    treebank of that language saves them."""
+    payload, state = load_model_file(model)
+    payload["vocabs"]["language"] = language
+    return save_model_folder(folder, payload, state)

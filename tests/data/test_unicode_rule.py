@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import FULL_DATA
 
-from lstmlab.data.tokenization.rules import rule_name, tokenizer_for, tokenizer_named
+from lstmlab.data.tokenization.rules import RULES, rule_name, tokenizer_for
 from lstmlab.data.tokenization.token_alignment import (
     GoldSentence,
     Match,
@@ -69,9 +69,7 @@ def test_english_models_keep_the_ewt_rule_and_every_other_language_gets_the_unic
     for other in ("ko", "tr", "mr", "fr", "enm", "und"):
         assert tokenizer_for(other) is tokenize
         assert rule_name(other) == "unicode_punctuation"
-    assert tokenizer_named("unicode_punctuation") is tokenize
-    with pytest.raises(ValueError, match="tokenizer 'sentencepiece' is not one this lstmlab knows"):
-        tokenizer_named("sentencepiece")
+    assert RULES == {"ud_english_ewt": ewt_rule, "unicode_punctuation": tokenize}  # the names exports record
 
 
 def test_a_multiword_token_is_expanded_only_when_every_word_has_its_span():

@@ -221,3 +221,63 @@ def test_a_run_on_a_hub_layout_folder_is_checked_on_its_validation_split(tiny_ew
     report = export_onnx(str(run), tmp_path / "int8", int8=True)
     assert report.check_source == str(folder)
     assert report.check.figures["tokens"] == sum(len(s["tokens"]) for s in read_conllu(tiny_ewt["dev"]))
+
+
+RAW_TEXT = 'the state-of-the-art don\'t (U.S.) 그는 "좋다"고 말했다...'  # the two rules split it differently
+
+
+def with_manifest_edited(folder, target, edit) -> None:
+    """A copy of the export at `folder` in `target`, its manifest (in model.onnx) changed by `edit`."""
+    from lstmlab.export.onnx_export import with_manifest
+
+    manifest = json.loads((folder / "config.json").read_text())
+    edit(manifest)
+    target.mkdir()
+    (target / "model.onnx").write_bytes(with_manifest((folder / "model.onnx").read_bytes(), manifest))
+
+
+def test_an_export_records_the_rule_of_its_models_language_and_the_runtime_splits_raw_text_by_it(
+        trained, tagger_export, tmp_path):
+    """A Korean model's export names the Unicode rule; an English model's names EWT's rule, as every export did."""
+    from helpers import saved_with_language
+
+    from lstmlab.data.tokenization import tokenize, unicode_rule
+
+    korean = saved_with_language(trained[0], "ko", tmp_path / "korean")
+    export_onnx(str(korean), tmp_path / "korean-onnx")
+    manifest = json.loads((tmp_path / "korean-onnx" / "config.json").read_text())
+    assert (manifest["tokenizer"], manifest["vocabs"]["language"]) == ("unicode_punctuation", "ko")
+    onnx_tagger = OnnxTagger.load(tmp_path / "korean-onnx")
+    assert onnx_tagger.predict(RAW_TEXT).tokens == unicode_rule.tokenize(RAW_TEXT)
+    assert onnx_tagger.predict(RAW_TEXT).tags == Tagger.load(korean).predict(RAW_TEXT).tags
+    raw = tmp_path / "raw.txt"
+    raw.write_text(RAW_TEXT + "\n", encoding="utf-8")
+    assert tag(["--model", str(tmp_path / "korean-onnx"), str(raw), "-o", str(tmp_path / "onnx.conllu")]) == 0
+    assert tag(["--model", str(korean), str(raw), "-o", str(tmp_path / "torch.conllu")]) == 0
+    assert (tmp_path / "onnx.conllu").read_text() == (tmp_path / "torch.conllu").read_text()
+
+    _, english = tagger_export
+    english_manifest = json.loads((english / "config.json").read_text())
+    assert (english_manifest["tokenizer"], english_manifest["vocabs"]["language"]) == ("ud_english_ewt", "en")
+    assert OnnxTagger.load(english).predict(RAW_TEXT).tokens == tokenize.tokenize(RAW_TEXT)
+
+
+def test_an_export_written_before_models_had_a_language_splits_raw_text_as_english(tagger_export, tmp_path):
+    from lstmlab.data.tokenization import tokenize
+
+    def as_before(manifest: dict) -> None:
+        del manifest["vocabs"]["language"]
+        del manifest["tokenizer"]
+
+    with_manifest_edited(tagger_export[1], tmp_path / "old", as_before)
+    old = OnnxTagger.load(tmp_path / "old")
+    assert old.vocabs.language == "en"
+    assert old.predict(RAW_TEXT).tokens == tokenize.tokenize(RAW_TEXT)
+
+
+def test_an_export_whose_rule_this_lstmlab_does_not_know_is_refused_naming_it(tagger_export, tmp_path):
+    """A rule added by a newer lstmlab is refused at load, not replaced by another rule that splits text otherwise."""
+    with_manifest_edited(tagger_export[1], tmp_path / "newer", lambda manifest: manifest.update(tokenizer="thai_v2"))
+    with pytest.raises(ModelFileError, match=r"newer/model.onnx: raw text is split by the rule 'thai_v2', which this "
+                                             r"lstmlab does not know \(it knows ud_english_ewt, unicode_punctuation\)"):
+        OnnxTagger.load(tmp_path / "newer")

@@ -25,7 +25,6 @@ from lstmlab.cli import options
 from lstmlab.cli.command import run_model_on_input, throughput_summary
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
-from lstmlab.data.tokenization.tokenize import tokenize
 from lstmlab.io.elmo_hdf5 import LAYER_CHOICES, ElmoHdf5Writer
 from lstmlab.utils.arrays import as_numpy
 
@@ -36,7 +35,7 @@ def numbered_sentences(handle: Iterable[bytes], name: str, elmo: Elmo, tokenized
                        ) -> Iterator[tuple[int, list[str]]]:
     """(0-based index, tokens) per line; an empty or over-long line is a DataFormatError naming it."""
     for number, line in decode_lines(handle, name):
-        tokens = line.split() if tokenized else tokenize(line)
+        tokens = line.split() if tokenized else elmo.tokenize(line)
         if not tokens:
             raise DataFormatError(name, number, "empty line: expected one sentence of tokens per line")
         if len(tokens) > elmo.max_sentence_length:

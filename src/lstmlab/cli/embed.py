@@ -10,7 +10,8 @@ most often a paragraph break or a stray newline, and a vector for it would mean 
 a line gets a zero vector instead (so row i is still line i), the final message counts them, and the .h5 and
 .parquet outputs flag them in `empty`.
 
-Lines are tokenized by the rule in `lstmlab.data.tokenization.tokenize` (or split on whitespace with --tokenized).
+Lines are split into tokens by the rule of the model's language (`lstmlab.data.tokenization.rules`), or on
+whitespace alone with --tokenized.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from lstmlab.cli import options
 from lstmlab.cli.command import run_model_on_input, throughput_summary
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
-from lstmlab.data.tokenization.tokenize import tokenize
 from lstmlab.io.embedding_writers import WRITERS, open_writer, writer_class
 from lstmlab.io.hub import model_name
 from lstmlab.runtime.text_pipeline import is_empty
@@ -72,7 +72,7 @@ def export(encoder: SentenceEncoder, handle: Iterable[bytes], name: str, output:
         total=total, unit="sent", desc="embedding", file=sys.stderr, disable=not progress
     ) as progress_bar:
         chunks = chunked(checked_lines(handle, name, allow_empty), CHUNK_LINES)
-        split = str.split if tokenized else tokenize
+        split = str.split if tokenized else encoder.tokenize
         for lines, vectors in encoder.encode_chunks(chunks, batch_size, bf16, split, normalize=normalize):
             writer.write(as_numpy(vectors), lines, _empty_flags(lines))
             progress_bar.update(len(lines))

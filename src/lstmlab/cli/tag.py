@@ -1,7 +1,8 @@
 """`lstmlab-tag --model RUN_DIR raw.txt -o tagged.conllu` (or `< raw.txt > tagged.conllu`): tag raw text, one
 sentence per line.
 
-Lines are tokenized by the rule in `lstmlab.data.tokenization.tokenize` (or split on whitespace with --tokenized).
+Lines are split into tokens by the rule of the model's language (`lstmlab.data.tokenization.rules`: UD English EWT's
+for English models, whitespace and Unicode punctuation for any other), or on whitespace alone with --tokenized.
 The output has one sentence per input line, in CoNLL-U (tag in UPOS or XPOS column) or TSV (token<TAB>tag); with
 -o it appears whole when tagging succeeds, and otherwise not at all (an older file is left as it was).
 """
@@ -18,7 +19,6 @@ from lstmlab.cli import options
 from lstmlab.cli.command import run_model_on_input, text_output, throughput_summary
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import chunked, decode_lines
-from lstmlab.data.tokenization.tokenize import tokenize
 from lstmlab.runtime.tagged_sentence import TaggedSentence
 from lstmlab.runtime.text_pipeline import is_empty
 
@@ -57,7 +57,8 @@ def tag(tagger: Tagger, handle: Iterable[bytes], name: str, out: TextIO, *, toke
     upos = set(tagger.tags) <= UPOS_TAGS
     sentences = tokens = 0
     chunks = chunked(read_lines(handle, name), CHUNK_LINES)
-    for lines, tagged in tagger.predict_chunks(chunks, batch_size, bf16, split=str.split if tokenized else tokenize):
+    split = str.split if tokenized else tagger.tokenize
+    for lines, tagged in tagger.predict_chunks(chunks, batch_size, bf16, split=split):
         for text, sentence in zip(lines, tagged, strict=True):
             sentences += 1
             tokens += len(sentence.tokens)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from lstmlab.data.readers.senteval import read_stsb_file
 from lstmlab.data.text_files import resolve_data_file
+from lstmlab.data.tokenization.rules import rule_name
 from lstmlab.export.check_data import CheckData, model_card_data, read_check_data, vocabulary_sentences
 from lstmlab.export.onnx_checks import CheckResult, check_for
 from lstmlab.export.onnx_graphs import ExportRefused, graph_bytes, graph_for
@@ -28,8 +29,6 @@ from lstmlab.models.bilstm_tagger import BiLSTMTagger
 from lstmlab.models.nli_classifier import NLIClassifier
 from lstmlab.runtime.onnx_folder import FORMAT, FORMAT_VERSION, MANIFEST_KEY, OnnxModel
 from lstmlab.tasks import Task, load_task, task_class
-
-TOKENIZER = "ud_english_ewt"  # the rule of lstmlab.data.tokenization.tokenize, which raw text goes through
 
 
 @dataclass
@@ -149,7 +148,8 @@ def export_onnx(model: str, output: str | Path, int8: bool = False, check_data: 
     check_export = check_for(task.kind)  # a kind without a check is refused before the graph is traced
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": task.kind,
                 "precision": "int8" if int8 else "fp32", "lstmlab_version": LSTMLAB_VERSION,
-                "net_config": task.net.config_dict(), "vocabs": task.vocabs.to_dict(), "tokenizer": TOKENIZER,
+                "net_config": task.net.config_dict(), "vocabs": task.vocabs.to_dict(),
+                "tokenizer": rule_name(task.vocabs.language),
                 "inputs": list(graph.inputs), "outputs": list(graph.outputs), **graph.manifest}
     fp32 = with_manifest(graph_bytes(graph), manifest)
     data = check_data_for(model, task, check_data)

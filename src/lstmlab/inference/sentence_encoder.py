@@ -35,7 +35,6 @@ from lstmlab.runtime.text_pipeline import (
     is_empty,
     longest_first_chunks,
     sentences_to_encode,
-    tokens_of,
 )
 from lstmlab.utils.atomic_file import atomic_file
 from lstmlab.utils.cpu import bf16_autocast
@@ -92,8 +91,9 @@ class SentenceEncoder(TrainedModel):
     ) -> np.ndarray | torch.Tensor:
         """Vectors [N, dim] (float32) in input order; a single string gives one vector [dim].
 
-        Strings are tokenized by `lstmlab.data.tokenization.tokenize` (UD English EWT's rule, which the NLI readers of
-        raw text use too; on the PTB-tokenized bundled SNLI it scores as well, docs/results.md); lists of tokens are
+        Strings are split by the rule of the model's language (`tokens_of`; for English, UD English EWT's rule, which
+        the NLI readers of raw text use too; on the PTB-tokenized bundled SNLI it scores as well, docs/results.md);
+        lists of tokens are
         taken as they are, a blank token ("") being an error. An empty sentence is an error, or, with
         `allow_empty`, a zero vector. `bf16` computes in bfloat16 (CPUs with AVX-512 bf16 or AMX, GPUs): 1.6-1.7x
         faster on such a CPU, vectors within ~1e-3.
@@ -119,12 +119,12 @@ class SentenceEncoder(TrainedModel):
 
     @torch.inference_mode()
     def encode_chunks(self, chunks: Iterable[Chunk], batch_size: int = 64, bf16: bool = False,
-                      split: Callable[[Sentence], list[str]] = tokens_of, normalize: bool = False
+                      split: Callable[[Sentence], list[str]] | None = None, normalize: bool = False
                       ) -> Iterator[tuple[Chunk, torch.Tensor]]:
         """(chunk, its vectors [len(chunk), dim] in the chunk's order; an empty sentence's are zeros) for each chunk
-        of sentences, which may be read lazily (from a file: `lstmlab-embed`). Reading, `split` (the tokenizer),
-        lookup and padding run beside the network (`text_pipeline.pipelined`), so an error there (a malformed line)
-        reaches the caller."""
+        of sentences, which may be read lazily (from a file: `lstmlab-embed`). Reading, `split` (the tokenizer;
+        default `tokens_of`), lookup and padding run beside the network (`text_pipeline.pipelined`), so an error
+        there (a malformed line) reaches the caller."""
         device = self.device
 
         def run(batch: tuple[list[int], dict[str, torch.Tensor]]) -> tuple[list[int], torch.Tensor]:
@@ -140,14 +140,15 @@ class SentenceEncoder(TrainedModel):
                 vectors[rows] = batch_vectors
             yield chunk, F.normalize(vectors, dim=1) if normalize else vectors
 
-    def encode_words(self, sentences: Sequence[Sentence], split: Callable[[Sentence], list[str]] = tokens_of
+    def encode_words(self, sentences: Sequence[Sentence], split: Callable[[Sentence], list[str]] | None = None
                      ) -> tuple[list[int], EncodedTokens]:
         """(the rows of the non-empty sentences, their word ids): the text work before padding, for this class and
         the sentence-transformers module."""
+        split = split or self.tokens_of
         present = [row for row, sentence in enumerate(sentences) if not is_empty(sentence)]
         return present, self.vocabs.encode_tokens((split(sentences[row]) for row in present), with_chars=False)
 
-    def _padded_batches(self, chunk: Chunk, batch_size: int, split: Callable[[Sentence], list[str]]
+    def _padded_batches(self, chunk: Chunk, batch_size: int, split: Callable[[Sentence], list[str]] | None
                         ) -> list[tuple[list[int], dict[str, torch.Tensor]]]:
         """The text work on one chunk: (rows of the chunk, padded batch) per batch, longest first, empty sentences
         left out."""
@@ -164,7 +165,7 @@ class SentenceEncoder(TrainedModel):
             raise ValueError(f"visualize needs a max-pooling encoder (bilstm_max), this model's is "
                              f"{self.net.config.encoder!r}")
         check_tokens(sentence, 0)
-        tokens = tokens_of(sentence)
+        tokens = self.tokens_of(sentence)
         if not tokens:
             raise ValueError("the sentence is empty: there is nothing to visualize")
         batch = self.vocabs.encode_tokens([tokens], with_chars=False).padded([0], with_chars=False)

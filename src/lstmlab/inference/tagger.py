@@ -13,7 +13,7 @@ from lstmlab.inference.trained_model import TrainedModel
 from lstmlab.models.bilstm_tagger import BiLSTMTagger
 from lstmlab.runtime.tagged_sentence import TaggedSentence
 from lstmlab.runtime.tagger import Tagger as OnnxTagger
-from lstmlab.runtime.text_pipeline import Chunk, Sentence, by_length, check_sentence, in_input_order, tokens_of
+from lstmlab.runtime.text_pipeline import Chunk, Sentence, by_length, check_sentence, in_input_order
 from lstmlab.utils.cpu import bf16_autocast
 
 
@@ -28,7 +28,7 @@ class Tagger(TrainedModel):
     @torch.inference_mode()
     def predict(self, sentences: Sentence | Sequence[Sentence], batch_size: int = 256, bf16: bool = False
                 ) -> TaggedSentence | list[TaggedSentence]:
-        """Tag raw strings (tokenized by `lstmlab.data.tokenization.tokenize`) or lists of tokens.
+        """Tag raw strings (split by the rule of the model's language, `tokens_of`) or lists of tokens.
 
         A single string returns one TaggedSentence; a list returns a list, in input order (batches are
         formed by length internally, and results do not depend on which sentences share a batch). `bf16` runs the
@@ -44,10 +44,11 @@ class Tagger(TrainedModel):
 
     @torch.inference_mode()
     def predict_chunks(self, chunks: Iterable[Chunk], batch_size: int = 256, bf16: bool = False,
-                       split: Callable[[Sentence], list[str]] = tokens_of
+                       split: Callable[[Sentence], list[str]] | None = None
                        ) -> Iterator[tuple[Chunk, list[TaggedSentence]]]:
         """(chunk, its TaggedSentences in the chunk's order) for each chunk of sentences, which may be read lazily
-        (from a file: `lstmlab-tag`). Reading, `split` (the tokenizer), lookup and padding run beside the network
+        (from a file: `lstmlab-tag`). Reading, `split` (the tokenizer; default `tokens_of`), lookup and padding run
+        beside the network
         (`text_pipeline.pipelined`), so an error there (an empty sentence) reaches the caller. Never sharded: under
         a process group too, every sentence given is tagged."""
         device = next(self.net.parameters()).device
@@ -62,7 +63,7 @@ class Tagger(TrainedModel):
             return [(row, TaggedSentence(tokens, self.vocabs.labels.decode(tags[: len(tokens)])))
                     for row, tokens, tags in zip(rows, token_lists, predicted, strict=True)]
 
-        prepare = functools.partial(self._padded_batches, batch_size=batch_size, split=split)
+        prepare = functools.partial(self._padded_batches, batch_size=batch_size, split=split or self.tokens_of)
         for chunk, results in cpu_streams.pipelined(chunks, prepare, run, device):
             tagged: list[TaggedSentence | None] = [None] * len(chunk)
             for batch_tagged in results:

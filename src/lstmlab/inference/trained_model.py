@@ -7,17 +7,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from lstmlab.data.tokenization.rules import Tokenizer, tokenizer_for
 from lstmlab.data.vocab.text_vocabs import TextVocabs
 from lstmlab.io.hub import resolve_model_path
 from lstmlab.io.model_folder import WrongModelKind, load_model_file
 from lstmlab.models.network import Network
 from lstmlab.runtime.onnx_folder import ExportedModel, is_onnx_export
+from lstmlab.runtime.text_pipeline import ReadsRawText
 
 if TYPE_CHECKING:  # typing.Self is Python 3.11's; lstmlab runs on 3.10
     from typing import Self
 
 
-class TrainedModel:
+class TrainedModel(ReadsRawText):
     """A subclass names the network it runs and the runtime class of its ONNX exports; `wrong_kind_hint`, where
     set, follows the refusal of another kind of model and says what to load instead."""
 
@@ -28,6 +30,11 @@ class TrainedModel:
     def __init__(self, net: Network, vocabs: TextVocabs) -> None:
         self.net = net.eval()
         self.vocabs = vocabs
+
+    @property
+    def tokenize(self) -> Tokenizer:
+        """The rule that splits raw text of the language the vocabularies were built from."""
+        return tokenizer_for(self.vocabs.language)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu", revision: str | None = None) -> Self | ExportedModel:

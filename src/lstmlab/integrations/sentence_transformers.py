@@ -1,5 +1,5 @@
 """An lstmlab sentence encoder inside sentence-transformers, through its public module API: one input module,
-`LstmlabEncoder`, that tokenizes with `lstmlab.data.tokenization.tokenize` and runs the encoder's own network (no
+`LstmlabEncoder`, that tokenizes by the rule of the encoder's language and runs the encoder's own network (no
 second copy).
 
     from lstmlab.integrations.sentence_transformers import to_sentence_transformer
@@ -34,7 +34,6 @@ from lstmlab.inference.sentence_encoder import SentenceEncoder
 from lstmlab.io.model_folder import CONFIG_FILE, WEIGHTS_FILE, ModelFileError, load_model_file
 from lstmlab.io.st_files import sentence_transformers_files
 from lstmlab.models.nli_classifier import NLIClassifier
-from lstmlab.runtime.text_pipeline import tokens_of
 from lstmlab.utils.atomic_file import atomic_file
 
 
@@ -59,7 +58,8 @@ class LstmlabEncoder(InputModule):
     def preprocess(self, inputs: Sequence[str | Sequence[str]], prompt: str | None = None, **kwargs: Any
                    ) -> dict[str, torch.Tensor]:
         if prompt:
-            inputs = [prompt + text if isinstance(text, str) else [*tokens_of(prompt), *text] for text in inputs]
+            prompt_tokens = self.encoder.tokens_of(prompt)
+            inputs = [prompt + text if isinstance(text, str) else [*prompt_tokens, *text] for text in inputs]
         present, encoded = self.encoder.encode_words(inputs)
         features = {"present": torch.tensor(present, dtype=torch.long),
                     "size": torch.tensor(len(inputs), dtype=torch.long)}

@@ -18,10 +18,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from lstmlab.data.tokenization.rules import ENGLISH_RULE, RULES
 from lstmlab.data.vocab.text_vocabs import TextVocabs
 from lstmlab.io.export_names import GRAPH_FILE
 from lstmlab.io.hub import resolve_model_path
 from lstmlab.io.model_errors import ModelFileError, WrongModelKind
+from lstmlab.runtime.text_pipeline import ReadsRawText
 
 MANIFEST_KEY = "lstmlab"  # the graph's metadata entry that holds the manifest
 FORMAT = "lstmlab-onnx"
@@ -106,6 +108,11 @@ class OnnxModel:
         return TextVocabs.from_dict(self.manifest["vocabs"])
 
     @property
+    def tokenizer(self) -> str:
+        """The name of the rule raw text is split by (`lstmlab.data.tokenization.rules.RULES`)."""
+        return self.manifest.get("tokenizer", ENGLISH_RULE)
+
+    @property
     def input_names(self) -> list[str]:
         return [graph_input.name for graph_input in self.session.get_inputs()]
 
@@ -115,15 +122,16 @@ class OnnxModel:
         return self.session.run(None, {name: arrays[name] for name in self.input_names})
 
 
-class ExportedModel:
-    """What the runtime's Tagger, SentenceEncoder and Elmo share: an export of their `kind`, its vocabularies, and
-    `load`."""
+class ExportedModel(ReadsRawText):
+    """What the runtime's Tagger, SentenceEncoder and Elmo share: an export of their `kind`, its vocabularies, the
+    rule its manifest names for raw text, and `load`."""
 
     kind: ClassVar[str]
 
     def __init__(self, model: OnnxModel) -> None:
         self.model = model
         self.vocabs: TextVocabs = model.vocabs
+        self.tokenize = RULES[model.tokenizer]
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu", revision: str | None = None, threads: int | None = None):
@@ -134,7 +142,8 @@ class ExportedModel:
 
 
 def check_manifest(manifest: dict, where: Path, kind: str | None) -> None:
-    """Refuse a manifest of another format, a newer version or another model kind, in one line naming `where`."""
+    """Refuse a manifest of another format, a newer version, another model kind or a tokenizer this lstmlab does not
+    know, in one line naming `where`. A manifest without a tokenizer is English (EWT's rule)."""
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ModelFileError(f"{where}: its manifest is not an {FORMAT} one: not an lstmlab ONNX export")
     version = manifest.get("format_version")
@@ -144,6 +153,10 @@ def check_manifest(manifest: dict, where: Path, kind: str | None) -> None:
                              f"by this lstmlab, which reads format {FORMAT_VERSION}; pip install -U lstmlab-runtime")
     if kind is not None and manifest.get("kind") != kind:
         raise WrongModelKind(f"{where}: this is a {manifest.get('kind')!r} model, expected a {kind!r} model")
+    tokenizer = manifest.get("tokenizer", ENGLISH_RULE)
+    if tokenizer not in RULES:
+        raise ModelFileError(f"{where}: raw text is split by the rule {tokenizer!r}, which this lstmlab does not know "
+                             f"(it knows {', '.join(RULES)}); pip install -U lstmlab-runtime")
 
 
 def check_cpu_only(device: str, bf16: bool = False) -> None:

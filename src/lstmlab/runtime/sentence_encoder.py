@@ -16,7 +16,6 @@ from lstmlab.runtime.text_pipeline import (
     longest_first_chunks,
     pipelined,
     sentences_to_encode,
-    tokens_of,
 )
 
 Sentences = str | Sequence[str] | Sequence[Sequence[str]]
@@ -53,11 +52,13 @@ class SentenceEncoder(ExportedModel):
         return output[0] if single else output
 
     def encode_chunks(self, chunks: Iterable[Chunk], batch_size: int = 64, bf16: bool = False,
-                      split: Callable[[Sentence], list[str]] = tokens_of, normalize: bool = False
+                      split: Callable[[Sentence], list[str]] | None = None, normalize: bool = False
                       ) -> Iterator[tuple[Chunk, np.ndarray]]:
         """(chunk, its vectors [len(chunk), dim] in the chunk's order; an empty sentence's are zeros) for each chunk
-        of sentences, which may be read lazily (from a file: `lstmlab-embed`)."""
+        of sentences, which may be read lazily (from a file: `lstmlab-embed`); `split` gives a sentence's tokens
+        (default `tokens_of`)."""
         check_cpu_only("cpu", bf16)
+        split = split or self.tokens_of
 
         def prepare(chunk: Chunk) -> list[tuple[list[int], dict[str, np.ndarray]]]:
             present = [row for row, sentence in enumerate(chunk) if not is_empty(sentence)]

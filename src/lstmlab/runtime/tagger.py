@@ -16,7 +16,6 @@ from lstmlab.runtime.text_pipeline import (
     check_sentence,
     in_input_order,
     pipelined,
-    tokens_of,
 )
 from lstmlab.runtime.viterbi import viterbi
 
@@ -38,8 +37,8 @@ class Tagger(ExportedModel):
 
     def predict(self, sentences: Sentence | Sequence[Sentence], batch_size: int = 256, bf16: bool = False
                 ) -> TaggedSentence | list[TaggedSentence]:
-        """Tag raw strings (tokenized by `lstmlab.data.tokenization.tokenize`) or lists of tokens: one TaggedSentence
-        for a string, a list in input order for a list."""
+        """Tag raw strings (split by the rule of the model's language, `tokens_of`) or lists of tokens: one
+        TaggedSentence for a string, a list in input order for a list."""
         check_cpu_only("cpu", bf16)
         single = isinstance(sentences, str)
         items = [sentences] if single else list(sentences)
@@ -49,11 +48,12 @@ class Tagger(ExportedModel):
         return results[0] if single else results
 
     def predict_chunks(self, chunks: Iterable[Chunk], batch_size: int = 256, bf16: bool = False,
-                       split: Callable[[Sentence], list[str]] = tokens_of
+                       split: Callable[[Sentence], list[str]] | None = None
                        ) -> Iterator[tuple[Chunk, list[TaggedSentence]]]:
         """(chunk, its TaggedSentences in the chunk's order) for each chunk of sentences, which may be read lazily
-        (from a file: `lstmlab-tag`)."""
+        (from a file: `lstmlab-tag`); `split` gives a sentence's tokens (default `tokens_of`)."""
         check_cpu_only("cpu", bf16)
+        split = split or self.tokens_of
 
         def prepare(chunk: Chunk) -> list[Batch]:
             token_lists = [split(sentence) for sentence in chunk]

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Literal, TypeVar
 
-from lstmlab.data.tokenization.tokenize import tokenize
+from lstmlab.data.tokenization.rules import Tokenizer
 
 Item = TypeVar("Item")
 Batch = TypeVar("Batch")
@@ -35,9 +35,16 @@ MAX_PADDING = 0.25  # of a batch's positions (`by_length`)
 CHUNK_SENTENCES = 1024  # sentences prepared at a time: large enough to batch by length, small enough to start soon
 
 
-def tokens_of(sentence: Sentence) -> list[str]:
-    """A string's tokens by the rule of `lstmlab.data.tokenization.tokenize`; a token list as it is."""
-    return tokenize(sentence) if isinstance(sentence, str) else list(sentence)
+class ReadsRawText:
+    """What the models of both back ends share for raw strings: `tokenize`, the rule that splits text of the model's
+    language (`lstmlab.data.tokenization.rules`: UD English EWT's for English, the Unicode rule for any other), which
+    each back end reads from its model files, and `tokens_of`."""
+
+    tokenize: Tokenizer
+
+    def tokens_of(self, sentence: Sentence) -> list[str]:
+        """A string's tokens by this model's rule; a token list as it is."""
+        return self.tokenize(sentence) if isinstance(sentence, str) else list(sentence)
 
 
 def is_empty(sentence: Sentence) -> bool:

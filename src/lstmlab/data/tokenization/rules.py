@@ -30,11 +30,3 @@ def tokenizer_for(language: str) -> Tokenizer:
     """The function that splits raw text of `language` into tokens."""
     return RULES[rule_name(language)]
 
-
-def tokenizer_named(name: str) -> Tokenizer:
-    """The rule an export's manifest names; a name this lstmlab does not know (an export written by a newer one) is
-    a ValueError, not a silent fall back to another rule."""
-    if name not in RULES:
-        raise ValueError(f"tokenizer {name!r} is not one this lstmlab knows ({', '.join(RULES)}): "
-                         "pip install -U lstmlab-runtime")
-    return RULES[name]
