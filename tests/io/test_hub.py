@@ -161,6 +161,11 @@ def test_the_card_names_known_data_and_its_license():
         "test/acc": 1.0}
 
 
+def test_the_card_of_a_treebank_run_names_the_treebank():
+    text = card_text({"kind": "tagger"}, None, {"test/acc": 0.9}, {"data": {"treebank": "ko_gsd", "language": "ko"}})
+    assert "- treebank: `ko_gsd`" in text
+
+
 def exported_copy(run: Path, tmp_path: Path) -> Path:
     """A run folder of its own (model/ and metrics.json; checkpoints too, which are never uploaded)."""
     copy = tmp_path / "run"

@@ -76,6 +76,8 @@ def data_of(config: dict | None) -> tuple[list[tuple[str, str | None, str | None
         value = data.get(key)
         if value:
             files[split] = [str(item) for item in value] if isinstance(value, list | tuple) else [str(value)]
+    if data.get("treebank"):  # a UD treebank named by folder or name, its three splits found in it
+        files["treebank"] = [str(data["treebank"])]
     known = []
     for pattern, entry in KNOWN_DATA.items():
         if any(pattern in name for names in files.values() for name in names) and entry not in known:
