@@ -3,8 +3,9 @@
 Each trial draws one recipe from SEARCH_SPACE (Hydra's sweep syntax, as in conf/hparams_search/) and trains it on
 every treebank: one `lstmlab-train -m experiment=pos_ud data.treebank=a,b,...` multirun, two jobs at a time. Its
 value is the mean dev UPOS over the treebanks (each job's `val/acc`, its best epoch's). The first trial is the
-recipe as shipped. The study is kept in `--folder` (SQLite), so a search that is killed continues when the same
-command runs again, and `--trials` counts the trials finished in all runs of it.
+recipe as shipped (or, with `--shipped-run`, read from a multirun of it). The study is kept in `--folder`
+(SQLite), so a search that is killed continues when the same command runs again, and `--trials` counts the trials
+finished in all runs of it.
 
     LSTMLAB_DATA_DIR=/path/to/corpora python scripts/ud_recipe_search.py --folder logs/ud_recipe_search \
         --treebanks tr_imst,vi_vtb,ta_ttb,mr_ufal,fr_sequoia,ko_gsd,id_gsd,cy_ccg,wo_wtb --trials 12
@@ -74,6 +75,16 @@ def objective(trial: optuna.Trial, args: argparse.Namespace) -> float:
     return statistics.fmean(metrics["val/acc"] for metrics in results.values())
 
 
+def shipped_trial(sweep: Path, space: dict) -> optuna.trial.FrozenTrial:
+    """The shipped recipe as a finished trial, from a `lstmlab-train -m experiment=pos_ud data.treebank=...`
+    multirun of it (no recipe overrides)."""
+    results = job_results(sweep)
+    attrs = {treebank: {key: metrics.get(key) for key in ("val/acc", "test/acc", "epochs", "runtime_s",
+                                                          "train_sentences")} for treebank, metrics in results.items()}
+    return optuna.trial.create_trial(params=SHIPPED, distributions=space, user_attrs=attrs,
+                                     value=statistics.fmean(metrics["val/acc"] for metrics in results.values()))
+
+
 def table(study: optuna.Study, treebanks: list[str]) -> str:
     """Markdown: one row per finished trial, best first."""
     done = sorted((t for t in study.trials if t.value is not None), key=lambda t: -t.value)
@@ -92,6 +103,8 @@ def main() -> None:
     parser.add_argument("--treebanks", required=True, help="comma-separated treebank names or folders")
     parser.add_argument("--trials", type=int, default=12, help="finished trials to reach, over all runs")
     parser.add_argument("--seed", type=int, default=0, help="the sampler's seed")
+    parser.add_argument("--shipped-run", type=Path, help="a multirun of the shipped recipe over the same treebanks, "
+                                                         "taken as trial 0 instead of training it again")
     parser.add_argument("overrides", nargs="*", help="fixed overrides for every job (trainer.max_epochs=25, ...)")
     args = parser.parse_args()
     args.folder = args.folder.resolve()
@@ -100,7 +113,9 @@ def main() -> None:
     study = optuna.create_study(study_name="ud_recipe", storage=f"sqlite:///{args.folder / 'study.db'}",
                                 direction="maximize", load_if_exists=True,
                                 sampler=optuna.samplers.TPESampler(seed=args.seed))
-    if not study.trials:
+    if not study.trials and args.shipped_run:  # the shipped recipe's multirun, already trained: trial 0 from it
+        study.add_trial(shipped_trial(args.shipped_run, space))
+    elif not study.trials:
         study.enqueue_trial(SHIPPED)
     finished = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
     for _ in range(finished, args.trials):
