@@ -117,6 +117,8 @@ def main() -> None:
         study.add_trial(shipped_trial(args.shipped_run, space))
     elif not study.trials:
         study.enqueue_trial(SHIPPED)
+    for stopped in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)):  # its search was killed
+        study.tell(stopped.number, state=optuna.trial.TrialState.FAIL)
     finished = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
     for _ in range(finished, args.trials):
         trial = study.ask(space)
