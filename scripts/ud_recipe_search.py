@@ -111,8 +111,9 @@ def main() -> None:
     args.folder.mkdir(parents=True, exist_ok=True)
     space = parse_search_space(SEARCH_SPACE)
     study = optuna.create_study(study_name="ud_recipe", storage=f"sqlite:///{args.folder / 'study.db'}",
-                                direction="maximize", load_if_exists=True,
-                                sampler=optuna.samplers.TPESampler(seed=args.seed))
+                                direction="maximize", load_if_exists=True)
+    # seeded by the trials so far: a continued search draws new recipes, not the first run's again
+    study.sampler = optuna.samplers.TPESampler(seed=args.seed + len(study.trials))
     if not study.trials and args.shipped_run:  # the shipped recipe's multirun, already trained: trial 0 from it
         study.add_trial(shipped_trial(args.shipped_run, space))
     elif not study.trials:
