@@ -1,7 +1,7 @@
 """What the command lines share (their options are in `lstmlab.cli.options`): bad input and missing files end in
 one `prog: error: ...` line and exit status 2, Ctrl-C (SIGINT) in status 130 and SIGTERM in 143, each with one line
-(outputs are written atomically, so nothing partial is left: SIGTERM is raised as an exception for the command's
-lifetime, since Python's default SIGTERM ends the process at once and no temporary file would be removed)."""
+(outputs are written atomically, so nothing partial is left: `lstmlab.utils.termination` makes SIGTERM an exception
+for the command's lifetime)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from lstmlab.io.model_errors import ModelFileError
 from lstmlab.utils.atomic_file import atomic_file
 from lstmlab.utils.malloc_tuning import tune_malloc
 from lstmlab.utils.onednn_cache import bound_primitive_cache
+from lstmlab.utils.termination import Terminated, terminate_as_interrupt
 
 Model = TypeVar("Model")
 
@@ -26,25 +27,6 @@ Model = TypeVar("Model")
 def describe_os_error(error: OSError) -> str:
     """`path: reason` rather than Python's `[Errno 13] Permission denied: 'path'`."""
     return f"{error.filename}: {error.strerror}" if error.filename and error.strerror else str(error)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the command is when it arrives, so that `with` blocks and `finally` clauses run."""
-
-
-@contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """For the block, SIGTERM raises Terminated; a second one during the clean-up is ignored."""
-
-    def stop(signum: int, frame: object) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise Terminated
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def run_command(prog: str, work: Callable[[], str]) -> int:

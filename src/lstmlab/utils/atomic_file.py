@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from lstmlab.utils.termination import raise_if_terminated
+
 
 def umask() -> int:
     """The process umask (only readable by setting it, so it is set straight back)."""
@@ -79,8 +81,10 @@ def flush_to_disk(path: Path) -> None:
 
 
 def publish(temporary: Path, path: Path) -> None:
-    """Flush `temporary` to disk, give it the usual mode and rename it onto `path`."""
+    """Flush `temporary` to disk, give it the usual mode and rename it onto `path` (unless SIGTERM arrived in a
+    command and its exception was lost: see `lstmlab.utils.termination`)."""
     flush_to_disk(temporary)
+    raise_if_terminated()
     usual_mode(temporary)
     os.replace(temporary, path)
 
