@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from lstmlab.utils.termination import raise_if_terminated
+from lstmlab.utils.termination import raise_if_stopped
 
 
 def umask() -> int:
@@ -81,10 +81,10 @@ def flush_to_disk(path: Path) -> None:
 
 
 def publish(temporary: Path, path: Path) -> None:
-    """Flush `temporary` to disk, give it the usual mode and rename it onto `path` (unless SIGTERM arrived in a
+    """Flush `temporary` to disk, give it the usual mode and rename it onto `path` (unless SIGTERM or Ctrl-C came in a
     command and its exception was lost: see `lstmlab.utils.termination`)."""
     flush_to_disk(temporary)
-    raise_if_terminated()
+    raise_if_stopped()
     usual_mode(temporary)
     os.replace(temporary, path)
 
