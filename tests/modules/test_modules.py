@@ -83,9 +83,10 @@ def test_bilstm_row_without_real_steps_gives_zero_final_states():
     assert final[1].eq(0).all() and final[0].ne(0).all()
 
 
-def char_encoders() -> tuple[CharCNN, CharLSTM]:
+def char_encoders() -> tuple[CharCNN, CharCNN, CharLSTM]:
     torch.manual_seed(0)
-    return CharCNN(20, 8, [(3, 6), (2, 4)], highway_layers=1, projection_dim=7).eval(), CharLSTM(20, 8, 5).eval()
+    return (CharCNN(20, 8, [(3, 6), (2, 4)], highway_layers=1, projection_dim=7).eval(),
+            CharCNN(20, 8, [(3, 6), (2, 4)], boundaries=True).eval(), CharLSTM(20, 8, 5).eval())
 
 
 def test_char_encoders_ignore_padding_characters():
@@ -100,10 +101,29 @@ def test_char_encoders_ignore_padding_characters():
 
 def test_padding_words_get_finite_vectors_and_zeros_from_char_lstm():
     """A word with no characters has nothing to max-pool (CharCNN) and no final state (CharLSTM)."""
-    cnn, lstm = char_encoders()
+    cnn, framed_cnn, lstm = char_encoders()
     words = torch.tensor([[[3, 4, 5], [0, 0, 0]]])
-    assert cnn(words).isfinite().all()
+    assert cnn(words).isfinite().all() and framed_cnn(words)[0, 1].eq(0).all()
     assert lstm(words)[0, 1].eq(0).all() and lstm(words)[0, 0].ne(0).all()
+
+
+def test_word_boundaries_let_a_filter_see_how_a_word_ends():
+    torch.manual_seed(0)
+    words = torch.tensor([[[1, 2, 1, 2, 0], [1, 2, 1, 2, 1]]])  # abab, ababa: the same bigrams, other last letters
+    plain, framed = CharCNN(4, 8, [(2, 6)]), CharCNN(4, 8, [(2, 6)], boundaries=True)
+    assert torch.equal(plain(words)[0, 0], plain(words)[0, 1])
+    assert not torch.allclose(framed(words)[0, 0], framed(words)[0, 1])
+
+
+def test_word_boundaries_frame_each_word_whatever_its_length():
+    cnn = CharCNN(5, 4, [(3, 2)], boundaries=True)
+    chars = torch.tensor([[1, 2, 0], [3, 0, 0], [0, 0, 0]])
+    framed, real = cnn.with_boundaries(cnn.embedding(chars), chars != 0)
+    begin, end = cnn.boundaries
+    assert framed.shape == (3, 5, 4) and all(torch.equal(framed[row, 0], begin) for row in range(3))
+    assert torch.equal(framed[0, 3], end) and torch.equal(framed[1, 2], end) and torch.equal(framed[2, 1], end)
+    assert torch.equal(framed[0, 1:3], cnn.embedding.weight[[1, 2]]) and framed[0, 4].eq(0).all()
+    assert real.tolist() == [[True] * 4 + [False], [True] * 3 + [False] * 2, [True] * 2 + [False] * 3]
 
 
 def test_highway_starts_close_to_carrying_its_input():
