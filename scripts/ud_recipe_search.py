@@ -32,17 +32,19 @@ SEARCH_SPACE = {
     "model.net.hidden_size": "choice(128, 200, 256, 384)",
     "model.net.num_layers": "choice(1, 2)",
     "model.net.char_encoder": "choice(cnn, lstm)",
+    "model.net.char_boundaries": "choice(False, True)",  # CNN only
     "model.net.word_dim": "choice(64, 100, 200)",
     "model.net.dropout": "interval(0.2, 0.5)",
-    "model.net.word_dropout": "interval(0.0, 0.25)",
+    "model.net.word_dropout": "interval(0.0, 0.3)",
     "model.net.use_crf": "choice(False, True)",
     "model.optimizer.lr": "tag(log, interval(5e-4, 5e-3))",
-    "trainer.max_epochs": "choice(40, 80)",  # early stopping ends a run sooner where it has converged
+    "trainer.max_epochs": "choice(40, 60, 80)",  # early stopping ends a run sooner where it has converged
 }
 SHIPPED = {  # conf/experiment/pos_ud.yaml's values, the first trial
     "model.net.hidden_size": "200", "model.net.num_layers": "2", "model.net.char_encoder": "cnn",
-    "model.net.word_dim": "100", "model.net.dropout": 0.33, "model.net.word_dropout": 0.1,
-    "model.net.use_crf": "False", "model.optimizer.lr": 0.002, "trainer.max_epochs": "40",
+    "model.net.char_boundaries": "True", "model.net.word_dim": "64", "model.net.dropout": 0.33,
+    "model.net.word_dropout": 0.25, "model.net.use_crf": "False", "model.optimizer.lr": 0.002,
+    "trainer.max_epochs": "60",
 }
 
 

@@ -58,3 +58,20 @@ def test_the_sweep_report_shows_each_treebank_with_its_training_size(sweep, caps
     assert list(rows[0])[:3] == ["job", "data.treebank", "train_sentences"]
     assert sorted((row["data.treebank"], row["train_sentences"], row["status"]) for row in rows) == [
         ("ko_gsd", "60", "finished"), ("mr_ufal", "60", "finished")]
+
+
+def test_a_treebank_model_exports_to_onnx_and_the_runtime_tags_as_pytorch_does(sweep, tmp_path):
+    pytest.importorskip("onnxruntime", reason="the export extra: pip install 'lstmlab[export]'")
+    from lstmlab.cli.export import main as export
+    from lstmlab.data.readers.conllu import read_conllu
+    from lstmlab.runtime import Tagger as OnnxTagger
+
+    assert Tagger.load(sweep / "0").net.config.char_boundaries  # the recipe's char CNN, begin/end vectors and all
+    folder = tmp_path / "ko-onnx"
+    assert export(["--model", str(sweep / "0"), "--format", "onnx", "-o", str(folder)]) == 0
+    manifest = json.loads((folder / "config.json").read_text())
+    assert manifest["checks"]["fp32_tags_identical"] == 1.0 and manifest["vocabs"]["language"] == "ko"
+    test_split = ROOT / "data" / "ud_multilingual" / "ko_gsd" / "ko_gsd-ud-test.conllu.gz"
+    sentences = [sentence["tokens"] for sentence in read_conllu(test_split)]
+    got, want = OnnxTagger.load(folder).predict(sentences), Tagger.load(sweep / "0").predict(sentences)
+    assert len(got) == 20 and [s.tags for s in got] == [s.tags for s in want]
