@@ -11,6 +11,7 @@ from conftest import BUNDLED_EWT
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.readers.columns import read_columns
 from lstmlab.data.readers.conllu import read_conllu
+from lstmlab.data.readers.text_corpus import read_text_corpus
 from lstmlab.data.tagging.sources import load_tagged_split
 from lstmlab.data.text_files import resolve_data_file
 
@@ -47,6 +48,18 @@ def test_conllu_skips_multiword_ranges_and_empty_nodes(tmp_path):
 def test_conllu_xpos_column(tmp_path):
     sentence = next(read_conllu(write(tmp_path, SNIPPET), tag_column="xpos"))
     assert sentence["tags"] == ["PRP", "VBP", "RB", "VB", "."]
+
+
+def test_a_language_model_reads_a_conllu_files_syntactic_words_tags_or_none(tmp_path):
+    untagged = SNIPPET.replace("\tPRON\t", "\t_\t")  # a file without UPOS is text all the same
+    with pytest.raises(DataFormatError, match="word 'I' has no UPOS tag"):
+        list(read_conllu(write(tmp_path, untagged)))
+    corpus = write(tmp_path, untagged, "treebank.conllu")
+    text = write(tmp_path, "More raw text here.\n", "more.txt")
+    rows = list(read_text_corpus(str(corpus), [str(corpus), str(text)], tokenizer="unicode"))
+    assert rows == [{"tokens": ["I", "do", "n't", "know", "."], "file": str(corpus), "line": 3},
+                    {"tokens": ["Thanks"], "file": str(corpus), "line": 12},
+                    {"tokens": ["More", "raw", "text", "here", "."], "file": str(text), "line": 1}]
 
 
 def test_crlf_bom_gzip_and_missing_final_blank_line_read_the_same(tmp_path):

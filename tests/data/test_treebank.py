@@ -12,8 +12,8 @@ import pytest
 from conftest import FULL_DATA, ROOT, compose_config
 
 from lstmlab.data.errors import DataFormatError
+from lstmlab.data.readers.treebank import TreebankError, find_treebank
 from lstmlab.data.tagging.datamodule import TaggingDataModule
-from lstmlab.data.tagging.treebank import TreebankError, find_treebank
 
 SAMPLES = ROOT / "data"
 KOREAN = SAMPLES / "ud_multilingual" / "ko_gsd"

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -16,22 +17,28 @@ from conftest import ROOT
 
 from lstmlab import Tagger
 from lstmlab.cli.sweep_report import main as sweep_report
+from lstmlab.data.readers.conllu import read_conllu
 
 SMOKE = ["trainer.max_epochs=1", "model.net.hidden_size=32", "model.net.num_layers=1", "extras.print_config=false",
          "callbacks.progress_bar=null", "callbacks.model_summary=null"]
+SAMPLES = ROOT / "data" / "ud_multilingual" / "ko_gsd"
 SENTENCES = {"ko_gsd": (["한국어", "문장을", "태깅한다", "."], "ko"), "mr_ufal": (["एक", "होता", "राजा", "."], "mr")}
+
+
+def lstmlab_train(cwd: Path, *arguments: str) -> None:
+    """`lstmlab-train ...` run in `cwd` as a user of a clone runs it: no corpora, the bundled samples."""
+    env = {key: value for key, value in os.environ.items() if key != "LSTMLAB_DATA_DIR"}
+    env |= {"PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-m", "lstmlab.cli.train", *arguments], capture_output=True, text=True,
+                            env=env, timeout=600, cwd=cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
 
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory) -> Path:
     """The multirun folder of `lstmlab-train -m experiment=pos_ud data.treebank=ko_gsd,mr_ufal` (1 epoch, small)."""
     cwd = tmp_path_factory.mktemp("user")
-    env = {key: value for key, value in os.environ.items() if key != "LSTMLAB_DATA_DIR"}  # a clone: the samples
-    env |= {"PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    result = subprocess.run([sys.executable, "-m", "lstmlab.cli.train", "-m", "experiment=pos_ud",
-                             "data.treebank=ko_gsd,mr_ufal", *SMOKE], capture_output=True, text=True, env=env,
-                            timeout=600, cwd=cwd)
-    assert result.returncode == 0, result.stderr[-3000:]
+    lstmlab_train(cwd, "-m", "experiment=pos_ud", "data.treebank=ko_gsd,mr_ufal", *SMOKE)
     (folder,) = (cwd / "logs" / "pos_ud" / "multiruns").iterdir()
     return folder
 
@@ -63,7 +70,6 @@ def test_the_sweep_report_shows_each_treebank_with_its_training_size(sweep, caps
 def test_a_treebank_model_exports_to_onnx_and_the_runtime_tags_as_pytorch_does(sweep, tmp_path):
     pytest.importorskip("onnxruntime", reason="the export extra: pip install 'lstmlab[export]'")
     from lstmlab.cli.export import main as export
-    from lstmlab.data.readers.conllu import read_conllu
     from lstmlab.runtime import Tagger as OnnxTagger
 
     assert Tagger.load(sweep / "0").net.config.char_boundaries  # the recipe's char CNN, begin/end vectors and all
@@ -71,7 +77,30 @@ def test_a_treebank_model_exports_to_onnx_and_the_runtime_tags_as_pytorch_does(s
     assert export(["--model", str(sweep / "0"), "--format", "onnx", "-o", str(folder)]) == 0
     manifest = json.loads((folder / "config.json").read_text())
     assert manifest["checks"]["fp32_tags_identical"] == 1.0 and manifest["vocabs"]["language"] == "ko"
-    test_split = ROOT / "data" / "ud_multilingual" / "ko_gsd" / "ko_gsd-ud-test.conllu.gz"
-    sentences = [sentence["tokens"] for sentence in read_conllu(test_split)]
+    sentences = [sentence["tokens"] for sentence in read_conllu(SAMPLES / "ko_gsd-ud-test.conllu.gz")]
     got, want = OnnxTagger.load(folder).predict(sentences), Tagger.load(sweep / "0").predict(sentences)
     assert len(got) == 20 and [s.tags for s in got] == [s.tags for s in want]
+
+
+def test_a_bilm_on_a_treebanks_own_text_gives_its_tagger_elmo_features(tmp_path):
+    """experiment=bilm_ud reads the Korean sample's words (CoNLL-U, case kept), then experiment=pos_ud_elmo tags
+    with its layers: the two commands of conf/experiment/pos_ud_elmo.yaml."""
+    from lstmlab import Elmo
+
+    small_bilm = ["model.net.char_dim=8", "model.net.char_filters=[[1,8],[2,8],[3,16]]", "model.net.hidden_size=16",
+                  "data.batch_size=4", "data.window=10"]
+    lstmlab_train(tmp_path, "experiment=bilm_ud", "data.treebank=ko_gsd", *small_bilm, *SMOKE[:1], *SMOKE[3:])
+    (bilm_run,) = (tmp_path / "logs" / "bilm_ud_ko_gsd" / "runs").iterdir()
+    elmo = Elmo.load(bilm_run)
+    counts = Counter(word for sentence in read_conllu(SAMPLES / "ko_gsd-ud-train.conllu.gz")
+                     for word in sentence["tokens"])
+    twice = {word for word, count in counts.items() if count >= 2}  # min_word_freq: 2
+    assert elmo.vocabs.language == "ko" and not elmo.vocabs.lowercase and len(twice) > 40
+    assert set(elmo.vocabs.words.itos) - {"<pad>", "<unk>", "<eos>"} == twice
+
+    lstmlab_train(tmp_path, "experiment=pos_ud_elmo", "data.treebank=ko_gsd", f"model.bilm={bilm_run}", *SMOKE)
+    (tagger_run,) = (tmp_path / "logs" / "pos_ud_elmo_ko_gsd" / "runs").iterdir()
+    tagger = Tagger.load(tagger_run)
+    assert tagger.net.bilm is not None and tagger.vocabs.language == "ko"
+    tokens = SENTENCES["ko_gsd"][0]
+    assert tagger.predict([tokens])[0].tokens == tokens

@@ -23,6 +23,7 @@ from lstmlab.data.datamodule import TextDataModule
 from lstmlab.data.language_model.batches import SentenceSplit, StreamWindows, TextStream, dense_chars
 from lstmlab.data.readers.nli import TOKENIZERS
 from lstmlab.data.readers.text_corpus import read_text_corpus
+from lstmlab.data.readers.treebank import treebank_options
 from lstmlab.data.text_files import resolve_data_file
 from lstmlab.data.vocab.text_vocabs import EncodedTokens
 
@@ -41,9 +42,12 @@ def file_list(paths: str | Sequence[str] | None) -> list[str]:
 
 class LanguageModelDataModule(TextDataModule):
     """`train_path`, `val_path`, `test_path`: a text file or a list of them (one sentence or document per line;
-    plain or gzipped; `encoding`, UTF-8 by default). `tokenizer`: whitespace (tokenized text such as PTB) or rule
-    (raw text). `window`: tokens per training window; `batch_size` / `eval_batch_size`: parallel rows of running
-    text. Other options: TextDataModule (no pretrained vectors: the model reads characters)."""
+    plain or gzipped; `encoding`, UTF-8 by default; a CoNLL-U file gives its words). `treebank` (a UD treebank's
+    folder or name under `treebanks_dir`, as for tagging) sets the three to its CoNLL-U splits and the language;
+    `extra_train_path`: more training text read after train_path (raw text of the language). `tokenizer`:
+    whitespace (tokenized text such as PTB), rule (English raw text) or unicode (raw text of any language).
+    `window`: tokens per training window; `batch_size` / `eval_batch_size`: parallel rows of running text. Other
+    options: TextDataModule (no pretrained vectors: the model reads characters)."""
 
     def __init__(
         self,
@@ -51,6 +55,9 @@ class LanguageModelDataModule(TextDataModule):
         train_path: str | Sequence[str] | None = None,
         val_path: str | Sequence[str] | None = None,
         test_path: str | Sequence[str] | None = None,
+        extra_train_path: str | Sequence[str] | None = None,
+        treebank: str | None = None,
+        treebanks_dir: str | None = None,
         tokenizer: str = "whitespace",
         window: int = 35,
         sentence_level: bool = False,
@@ -60,7 +67,12 @@ class LanguageModelDataModule(TextDataModule):
     ) -> None:
         if tokenizer not in TOKENIZERS:
             raise ValueError(f"data.tokenizer must be one of {tuple(TOKENIZERS)}, got {tokenizer!r}")
-        self.files = {"train": file_list(train_path), "val": file_list(val_path), "test": file_list(test_path)}
+        if treebank:
+            paths = {"train_path": train_path, "val_path": val_path, "test_path": test_path}
+            options = treebank_options(str(treebank), treebanks_dir, None, {**paths, **options})
+            train_path, val_path, test_path = (options.pop(name) for name in paths)
+        self.files = {"train": file_list(train_path) + file_list(extra_train_path), "val": file_list(val_path),
+                      "test": file_list(test_path)}
         names = {f"{split}_path": " + ".join(files) or None for split, files in self.files.items()}
         super().__init__(**names, **options)
         self.tokenizer = tokenizer

@@ -22,16 +22,17 @@ _RANGE_ID = re.compile(r"[1-9][0-9]*-[1-9][0-9]*")
 _EMPTY_NODE_ID = re.compile(r"[0-9]+\.[1-9][0-9]*")
 
 
-def read_conllu(path: str | Path, tag_column: str = "upos") -> Iterator[dict]:
-    """Yield {"tokens", "tags", "lines"} per sentence from a CoNLL-U file.
+def read_conllu(path: str | Path, tag_column: str | None = "upos") -> Iterator[dict]:
+    """Yield {"tokens", "tags", "lines"} per sentence from a CoNLL-U file; `tag_column` None: the words alone (no
+    tags, none required: a treebank's text for a language model).
 
     Multiword-token ranges (`1-2`) and empty nodes (`8.1`) are not syntactic words, so they carry no tag
     and are left out, as UD's own POS evaluation does; their counts are logged.
     """
-    if tag_column not in ("upos", "xpos"):
-        raise ValueError(f"tag_column must be 'upos' or 'xpos', got {tag_column!r}")
+    if tag_column not in ("upos", "xpos", None):
+        raise ValueError(f"tag_column must be 'upos', 'xpos' or None, got {tag_column!r}")
     path = resolve_data_file(path)
-    tag_index = CONLLU_COLUMNS.index(tag_column)
+    tag_index = CONLLU_COLUMNS.index(tag_column) if tag_column else None
     sentences = ranges = empty_nodes = 0
     for block in read_blocks(path):
         tokens: list[str] = []
@@ -58,11 +59,11 @@ def read_conllu(path: str | Path, tag_column: str = "upos") -> Iterator[dict]:
                 )
             if int(word_id) != len(tokens) + 1:
                 raise DataFormatError(path, number, f"expected word ID {len(tokens) + 1}, found {word_id}")
-            tag = fields[tag_index]
-            if tag in ("", "_"):
-                raise DataFormatError(path, number, f"word {fields[1]!r} has no {tag_column.upper()} tag")
+            if tag_index is not None:
+                if fields[tag_index] in ("", "_"):
+                    raise DataFormatError(path, number, f"word {fields[1]!r} has no {tag_column.upper()} tag")
+                tags.append(fields[tag_index])
             tokens.append(fields[1])
-            tags.append(tag)
             lines.append(number)
         if not tokens:
             raise DataFormatError(path, block[0][0], "sentence has comment lines but no words")

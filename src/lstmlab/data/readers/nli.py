@@ -13,11 +13,14 @@ from pathlib import Path
 
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import read_lines, resolve_data_file
+from lstmlab.data.tokenization import unicode_rule
 from lstmlab.data.tokenization.tokenize import tokenize
 
 NO_GOLD_LABEL = ("-", "")  # SNLI/MultiNLI write "-" where annotators had no majority
 
-TOKENIZERS: dict[str, Callable[[str], list[str]]] = {"rule": tokenize, "whitespace": str.split}
+# rule: English (UD EWT's words); unicode: any language (whitespace, punctuation its own token); whitespace: as split
+TOKENIZERS: dict[str, Callable[[str], list[str]]] = {"rule": tokenize, "unicode": unicode_rule.tokenize,
+                                                     "whitespace": str.split}
 
 
 def pair_example(path: Path | str, line: int, premise: object, hypothesis: object, label: object,

@@ -4,15 +4,14 @@ a Universal Dependencies treebank folder, named once for its three splits."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import datasets
 
 from lstmlab.data.datamodule import TextDataModule
+from lstmlab.data.readers.treebank import UPOS_TAGS, TreebankError, treebank_options
 from lstmlab.data.tagging.sources import load_tagged_split
 from lstmlab.data.tagging.split import TaggedSplit
-from lstmlab.data.tagging.treebank import UPOS_TAGS, TreebankError, find_treebank
 
 
 class TaggingDataModule(TextDataModule):
@@ -39,7 +38,10 @@ class TaggingDataModule(TextDataModule):
         **options: Any,
     ) -> None:
         if treebank:
-            options = self._treebank_options(str(treebank), treebanks_dir, format, str(tag_column), options)
+            if format != "conllu":
+                raise TreebankError(f"data.treebank={treebank} names the CoNLL-U files of all three splits: leave "
+                                    f"out data.format={format} (or name files without data.treebank)")
+            options = treebank_options(str(treebank), treebanks_dir, str(tag_column), options)
             tagset = tagset or (UPOS_TAGS if tag_column == "upos" else None)
         super().__init__(**options)
         self.tagset = list(tagset) if tagset else None
@@ -48,23 +50,6 @@ class TaggingDataModule(TextDataModule):
             "tokens_field": tokens_field, "tags_field": tags_field, "hub_config": hub_config,
         }
         self.hub_splits = dict(hub_splits) if hub_splits else {"train": "train", "val": "validation", "test": "test"}
-
-    @staticmethod
-    def _treebank_options(treebank: str, treebanks_dir: str | None, file_format: str, tag_column: str,
-                          options: dict[str, Any]) -> dict[str, Any]:
-        """`options` with the treebank's split paths and language; refused where they say otherwise."""
-        given = [f"data.{key}" for key in ("train_path", "val_path", "test_path") if options.get(key)]
-        if given or file_format != "conllu":
-            also = ", ".join(given) if given else f"data.format={file_format}"
-            raise TreebankError(f"data.treebank={treebank} names the CoNLL-U files of all three splits: leave out "
-                                f"{also} (or name files without data.treebank)")
-        found = find_treebank(treebank, tag_column, Path(treebanks_dir) if treebanks_dir else None)
-        language = options.get("language") or found.language
-        if language is None:
-            raise TreebankError(f"treebank folder {found.folder}: its files ({found.name}-ud-*) do not start with a "
-                                "language code (tr_imst-ud-train.conllu); set data.language=<ISO 639 code>")
-        paths = {f"{split}_path": str(path) for split, path in found.paths.items()}
-        return {**options, **paths, "language": language}
 
     def data_figures(self) -> dict[str, int]:
         """The training split's size, a column of sweep reports over treebanks of different sizes."""

@@ -13,6 +13,7 @@ import re
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lstmlab.data.locations import data_dir
 from lstmlab.data.readers.conllu import read_conllu
@@ -74,9 +75,9 @@ def split_file(folder: Path, ud_split: str) -> Path:
     return next(iter(distinct.values()))
 
 
-def find_treebank(treebank: str | Path, tag_column: str = "upos", root: Path | None = None) -> Treebank:
+def find_treebank(treebank: str | Path, tag_column: str | None = "upos", root: Path | None = None) -> Treebank:
     """The treebank's folder, split files and language. Each file's first sentence is read, so that a file
-    without the tag column (all `_`) is refused now, not after the training it would end."""
+    without the tag column (all `_`) is refused now, not after the training it would end (None: words alone)."""
     folder = find_folder(treebank, root)
     paths = {split: split_file(folder, ud_split) for split, ud_split in SPLIT_FILES.items()}
     names = {path.name.split("-ud-")[0] for path in paths.values()}
@@ -89,3 +90,20 @@ def find_treebank(treebank: str | Path, tag_column: str = "upos", root: Path | N
     (name,) = names
     language = _LANGUAGE.fullmatch(name)
     return Treebank(folder, name, paths, language.group(1) if language else None)
+
+
+def treebank_options(treebank: str, treebanks_dir: str | None, tag_column: str | None, options: dict[str, Any]
+                     ) -> dict[str, Any]:
+    """A data module's `options` with the treebank's three split paths and, unless given, its language; refused
+    where the options name split files too."""
+    given = [f"data.{key}" for key in ("train_path", "val_path", "test_path") if options.get(key)]
+    if given:
+        raise TreebankError(f"data.treebank={treebank} names the CoNLL-U files of all three splits: leave out "
+                            f"{', '.join(given)} (or name files without data.treebank)")
+    found = find_treebank(treebank, tag_column, Path(treebanks_dir) if treebanks_dir else None)
+    language = options.get("language") or found.language
+    if language is None:
+        raise TreebankError(f"treebank folder {found.folder}: its files ({found.name}-ud-*) do not start with a "
+                            "language code (tr_imst-ud-train.conllu); set data.language=<ISO 639 code>")
+    paths = {f"{split}_path": str(path) for split, path in found.paths.items()}
+    return {**options, **paths, "language": language}
