@@ -8,7 +8,7 @@ import math
 import lightning as L
 import pytest
 import torch
-from conftest import CONF_DIR, compose_config, tiny_bilm_overrides
+from conftest import CONF_DIR, ROOT, TINY_BILM, compose_config, tiny_bilm_overrides
 from safetensors.torch import load_file
 
 from lstmlab.cli.train import train
@@ -245,8 +245,10 @@ BILM_EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("bilm_*
 def test_bilm_experiment_fast_dev_run(experiment, tiny_text, tmp_path):
     from lstmlab.cli.train import train
 
-    assert {"bilm_ptb", "bilm_text"} <= set(BILM_EXPERIMENTS)
-    overrides = [*tiny_bilm_overrides(tiny_text), f"experiment={experiment}", "debug=fast_dev_run"]
+    assert {"bilm_ptb", "bilm_text", "bilm_ud"} <= set(BILM_EXPERIMENTS)
+    treebank = ["data.treebank=ko_gsd", f"data.treebanks_dir={ROOT / 'data'}"]  # bilm_ud: the bundled Korean sample
+    data = [*TINY_BILM, *treebank] if experiment == "bilm_ud" else tiny_bilm_overrides(tiny_text)
+    overrides = [*data, f"experiment={experiment}", "debug=fast_dev_run"]
     metrics = train(compose_config("train.yaml", overrides, tmp_path))
     assert 1 < metrics["test/ppl"] < 1e5 and (tmp_path / "model" / "model.safetensors").is_file()
 
