@@ -50,6 +50,16 @@ def test_conllu_xpos_column(tmp_path):
     assert sentence["tags"] == ["PRP", "VBP", "RB", "VB", "."]
 
 
+def test_conllu_extra_columns_come_as_written_beside_the_tags(tmp_path):
+    sentence = next(read_conllu(write(tmp_path, SNIPPET), extra_columns=["feats", "xpos"]))
+    assert sentence["feats"] == ["Case=Nom", "Mood=Ind", "_", "VerbForm=Inf", "_"]  # `_`: a word with no features
+    assert sentence["xpos"] == ["PRP", "VBP", "RB", "VB", "."] and sentence["tags"][0] == "PRON"
+    with pytest.raises(ValueError, match="extra_columns must be among lemma, upos, xpos, feats"):
+        next(read_conllu(write(tmp_path, SNIPPET), extra_columns=["form"]))
+    with pytest.raises(ValueError, match="auxiliary tags \\(feats\\) are CoNLL-U columns, but data.format is jsonl"):
+        load_tagged_split(str(write(tmp_path, "{}", "x.jsonl")), "jsonl", aux_columns=["feats"])
+
+
 def test_a_language_model_reads_a_conllu_files_syntactic_words_tags_or_none(tmp_path):
     untagged = SNIPPET.replace("\tPRON\t", "\t_\t")  # a file without UPOS is text all the same
     with pytest.raises(DataFormatError, match="word 'I' has no UPOS tag"):

@@ -12,8 +12,10 @@ import pytest
 from conftest import FULL_DATA, ROOT, compose_config
 
 from lstmlab.data.errors import DataFormatError
+from lstmlab.data.readers.conllu import read_conllu
 from lstmlab.data.readers.treebank import TreebankError, find_treebank
 from lstmlab.data.tagging.datamodule import TaggingDataModule
+from lstmlab.data.tagging.split import TAG_PADDING
 
 SAMPLES = ROOT / "data"
 KOREAN = SAMPLES / "ud_multilingual" / "ko_gsd"
@@ -66,6 +68,24 @@ def test_training_reads_syntactic_words_with_all_17_upos_tags():
     assert len(data.vocabs.labels) == 17 and "PROPN" in data.vocabs.labels.itos
     assert data.splits["train"].num_tokens == 462  # words, not the 2-3 range lines
     assert "लाडामुळे" not in data.vocabs.words.itos and {"लाडा", "मुळे"} <= set(data.vocabs.words.itos)
+
+
+def test_feats_as_auxiliary_targets_come_from_training_and_the_rest_is_padding():
+    """FEATS strings are classes of their own (`_` one of them); one seen only in dev is TAG_PADDING (nothing to
+    learn there), and a batch carries them beside the tags, padded the same way."""
+    data = TaggingDataModule(treebank="mr_ufal", treebanks_dir=str(SAMPLES), aux_columns=["feats"])
+    data.setup("fit")
+    feats = data.aux_vocabs["feats"]
+    train = [next(read_conllu(data.paths[split], extra_columns=["feats"]))["feats"] for split in ("train", "val")]
+    assert feats.pad is None and feats.unk is None and "_" in feats and set(train[0]) <= set(feats.itos)
+    batch = data.splits["train"].__getitems__([0, 1])
+    assert batch["aux"]["feats"].shape == batch["tags"].shape
+    assert feats.decode(batch["aux"]["feats"][0][: len(train[0])].tolist()) == train[0]
+    assert (batch["aux"]["feats"][~batch["mask"]] == TAG_PADDING).all()
+    dev = data.splits["val"]
+    unseen = sum(value not in feats for sentence in read_conllu(data.paths["val"], extra_columns=["feats"])
+                 for value in sentence["feats"])
+    assert unseen > 0 and int((dev.aux["feats"].values == TAG_PADDING).sum()) == unseen
 
 
 def test_a_folder_without_a_split_is_refused_naming_it_and_the_split(tmp_path):

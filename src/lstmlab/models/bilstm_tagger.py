@@ -49,6 +49,8 @@ class TaggerConfig:
     use_crf: bool = False  # a CRF over the tag scores, Viterbi decoding; false: per-token softmax
     trainable_words: int | None = None  # rows from this one on (words only the vectors file has) stay frozen
     bilm: dict | None = None  # a trained biLM's net config: its frozen, scalar-mixed layers join the BiLSTM input
+    aux_tags: dict[str, int] = field(default_factory=dict)  # training-only heads: {column: its values}, from the data
+    aux_weight: float = 1.0  # each auxiliary head's loss, against the main tags' weight of 1
 
     def __post_init__(self) -> None:
         # plain lists (not Hydra's ListConfig) so the config saves to JSON and loads with weights_only=True
@@ -81,6 +83,10 @@ class BiLSTMTagger(Network, kind="tagger", config_type=TaggerConfig):
                                  config.coupled_gates, chrono_init=config.chrono_init)
         self.output = nn.Linear(self.encoder.output_dim, config.num_tags)
         self.crf = CRF(config.num_tags) if config.use_crf else None
+        # multi-task learning (Plank et al. 2016): predicting morphology (FEATS) from the same states teaches the
+        # BiLSTM what affixes mean; the heads only add a training loss, tagging and its exports never run them
+        self.aux_outputs = nn.ModuleDict({column: nn.Linear(self.encoder.output_dim, size)
+                                          for column, size in config.aux_tags.items()})
 
     def train(self, mode: bool = True) -> BiLSTMTagger:
         """The biLM stays in evaluation mode (no dropout) while the tagger trains: it is a fixed feature extractor."""
@@ -95,15 +101,32 @@ class BiLSTMTagger(Network, kind="tagger", config_type=TaggerConfig):
             layers = self.bilm.sentence_layers(self.bilm_chars[chars], mask)
         return self.bilm_mix(layers)
 
-    def forward(self, words: torch.Tensor, chars: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Tag scores (emissions) [B, T, num_tags]."""
+    def states(self, words: torch.Tensor, chars: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The BiLSTM's states [B, T, encoder.output_dim], which the tag scores and the auxiliary heads read."""
         features = [self.words(words)]
         if self.config.char_encoder != "none":
             features.append(self.chars(chars))
         if self.bilm is not None:
             features.append(self.bilm_features(chars, mask))
-        states = self.encoder(self.dropout(torch.cat(features, dim=-1)), mask)
+        return self.encoder(self.dropout(torch.cat(features, dim=-1)), mask)
+
+    def emissions(self, states: torch.Tensor) -> torch.Tensor:
+        """Tag scores [B, T, num_tags] from `states`."""
         return self.output(self.dropout(states))
+
+    def forward(self, words: torch.Tensor, chars: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Tag scores (emissions) [B, T, num_tags]."""
+        return self.emissions(self.states(words, chars, mask))
+
+    def aux_loss(self, states: torch.Tensor, targets: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The auxiliary heads' per-token cross-entropy, each weighted by `aux_weight`, summed (targets [B, T] by
+        column, TAG_PADDING where there is nothing to learn)."""
+        dropped = self.dropout(states)
+        return sum(
+            self.config.aux_weight * F.cross_entropy(self.aux_outputs[column](dropped).flatten(0, 1).float(),
+                                                     target.flatten(), ignore_index=TAG_PADDING)
+            for column, target in targets.items()
+        )
 
     def loss(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Mean per-token negative log-likelihood (CRF: sequence NLL summed, divided by the token count)."""

@@ -47,7 +47,8 @@ class TaggingTask(Task):
         """`bilm`: a trained biLM (run directory, export folder or `.ckpt`) whose frozen layers the tagger reads."""
         vocabs = datamodule.vocabs
         sizes = {"num_words": len(vocabs.words), "num_chars": len(vocabs.chars), "num_tags": len(vocabs.labels),
-                 "trainable_words": datamodule.trainable_words}
+                 "trainable_words": datamodule.trainable_words,
+                 "aux_tags": {column: len(vocab) for column, vocab in datamodule.aux_vocabs.items()}}
         network = net(**sizes) if bilm is None else with_bilm(net, sizes, bilm, vocabs.chars)
         pretrained = datamodule.pretrained_rows()
         if pretrained is not None:
@@ -67,8 +68,13 @@ class TaggingTask(Task):
         return self.net.decode(self.net(words, chars, mask), mask)
 
     def _shared_step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
-        emissions = self.net(batch["words"], batch["chars"], batch["mask"])
+        states = self.net.states(batch["words"], batch["chars"], batch["mask"])
+        emissions = self.net.emissions(states)
         loss = self.net.loss(emissions, batch["tags"], batch["mask"])
+        if stage == "train" and "aux" in batch:
+            aux_loss = self.net.aux_loss(states, batch["aux"])
+            self.log("train/aux_loss", aux_loss, on_step=True, on_epoch=True, batch_size=batch["num_tokens"])
+            loss = loss + aux_loss
         predicted = self.net.decode(emissions, batch["mask"])
         accuracy = getattr(self, f"{stage}_acc")
         accuracy(predicted, batch["tags"])

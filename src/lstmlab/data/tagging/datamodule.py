@@ -3,6 +3,7 @@ a Universal Dependencies treebank folder, named once for its three splits."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -12,6 +13,9 @@ from lstmlab.data.datamodule import TextDataModule
 from lstmlab.data.readers.treebank import UPOS_TAGS, TreebankError, treebank_options
 from lstmlab.data.tagging.sources import load_tagged_split
 from lstmlab.data.tagging.split import TaggedSplit
+from lstmlab.data.vocab.vocab import Vocab
+
+log = logging.getLogger(__name__)
 
 
 class TaggingDataModule(TextDataModule):
@@ -20,7 +24,9 @@ class TaggingDataModule(TextDataModule):
     folder, or its name under `treebanks_dir`: `treebank.find_treebank`) sets the three paths and, unless `language`
     is given, the language. `tagset` fixes the tags a model predicts, so that a tag no training sentence has (X in
     a small treebank's test split) is scored as a miss instead of refused; None: UD's 17 UPOS tags for a treebank's
-    UPOS, else the training split's tags. Other options: TextDataModule."""
+    UPOS, else the training split's tags. `aux_columns` (CoNLL-U columns such as feats, xpos): training-only
+    targets for a tagger's auxiliary heads, each value as written (`Case=Nom|Number=Sing` is one class), with a
+    vocabulary from the training split that the model does not keep. Other options: TextDataModule."""
 
     def __init__(
         self,
@@ -35,6 +41,7 @@ class TaggingDataModule(TextDataModule):
         tags_field: str = "tags",
         hub_config: str | None = None,
         hub_splits: Mapping[str, str] | None = None,
+        aux_columns: Sequence[str] = (),
         **options: Any,
     ) -> None:
         if treebank:
@@ -48,12 +55,24 @@ class TaggingDataModule(TextDataModule):
         self.source = {
             "file_format": format, "tag_column": tag_column, "token_column": token_column,
             "tokens_field": tokens_field, "tags_field": tags_field, "hub_config": hub_config,
+            "aux_columns": list(aux_columns),
         }
+        self.aux_vocabs: dict[str, Vocab] = {}  # built with the other vocabularies: only a run that trains has them
         self.hub_splits = dict(hub_splits) if hub_splits else {"train": "train", "val": "validation", "test": "test"}
 
     def data_figures(self) -> dict[str, int]:
         """The training split's size, a column of sweep reports over treebanks of different sizes."""
         return {"train_sentences": len(self.splits["train"])} if "train" in self.splits else {}
+
+    def _build_vocabs(self, train: datasets.Dataset) -> None:
+        super()._build_vocabs(train)
+        self.aux_vocabs = {
+            column: Vocab.build((value for batch in train.iter(batch_size=10_000) for row in batch[column]
+                                 for value in row), pad=None, unk=None)
+            for column in self.source["aux_columns"]
+        }
+        for column, vocab in self.aux_vocabs.items():
+            log.info("auxiliary tags %s: %d values in training", column, len(vocab))
 
     def read_split(self, split: str, path: str) -> datasets.Dataset:
         hub_split = self.hub_splits.get(split) if self.source["file_format"] == "hub" else None
@@ -68,4 +87,4 @@ class TaggingDataModule(TextDataModule):
         return (tag for batch in dataset.iter(batch_size=10_000) for tags in batch["tags"] for tag in tags)
 
     def encode(self, dataset: datasets.Dataset, where: str) -> TaggedSplit:
-        return TaggedSplit.from_dataset(dataset, self.vocabs, where)
+        return TaggedSplit.from_dataset(dataset, self.vocabs, where, self.aux_vocabs)

@@ -1,4 +1,5 @@
-"""Load a tagged split as a Hugging Face `datasets.Dataset` with columns tokens / tags / lines.
+"""Load a tagged split as a Hugging Face `datasets.Dataset` with columns tokens / tags / lines (and, from CoNLL-U,
+any auxiliary columns asked for, such as feats).
 
 Local CoNLL-U and column files are parsed once and cached as Arrow (`arrow_cache`).
 JSON-lines files and hub datasets go through `datasets.load_dataset`.
@@ -6,7 +7,7 @@ JSON-lines files and hub datasets go through `datasets.load_dataset`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import datasets
@@ -21,9 +22,11 @@ FORMATS = ("conllu", "columns", "jsonl", "hub")
 READERS: dict[str, Callable[..., Iterator[dict]]] = {"conllu": read_conllu, "columns": read_columns}
 
 
-def _reader_options(path: Path, file_format: str, tag_column: str | int, token_column: int) -> dict:
+def _reader_options(
+    path: Path, file_format: str, tag_column: str | int, token_column: int, aux_columns: Sequence[str]
+) -> dict:
     if file_format == "conllu":
-        return {"tag_column": str(tag_column)}
+        return {"tag_column": str(tag_column)} | ({"extra_columns": list(aux_columns)} if aux_columns else {})
     if isinstance(tag_column, str) and not tag_column.isdigit():
         raise DataFormatError(
             path, None, f"format=columns reads tags from a column number (0-based), but data.tag_column is "
@@ -32,13 +35,16 @@ def _reader_options(path: Path, file_format: str, tag_column: str | int, token_c
     return {"token_column": int(token_column), "tag_column": int(tag_column)}
 
 
-def _from_local_file(path: Path, file_format: str, tag_column: str | int, token_column: int, cache_dir: str | None):
+def _from_local_file(
+    path: Path, file_format: str, tag_column: str | int, token_column: int, aux_columns: Sequence[str],
+    cache_dir: str | None,
+):
+    strings = datasets.Sequence(datasets.Value("string"))
     features = datasets.Features({
-        "tokens": datasets.Sequence(datasets.Value("string")),
-        "tags": datasets.Sequence(datasets.Value("string")),
-        "lines": datasets.Sequence(datasets.Value("int32")),
+        "tokens": strings, "tags": strings, "lines": datasets.Sequence(datasets.Value("int32")),
+        **{column: strings for column in aux_columns},
     })
-    options = _reader_options(path, file_format, tag_column, token_column)
+    options = _reader_options(path, file_format, tag_column, token_column, aux_columns)
     return cached_parse(READERS[file_format], path, options, features, cache_dir)
 
 
@@ -76,10 +82,15 @@ def load_tagged_split(
     hub_config: str | None = None,
     hub_split: str | None = None,
     cache_dir: str | None = None,
+    aux_columns: Sequence[str] = (),
 ) -> datasets.Dataset:
-    """One split. For `hub`, `path` is the dataset name (e.g. a UD treebank on the Hugging Face hub)."""
+    """One split. For `hub`, `path` is the dataset name (e.g. a UD treebank on the Hugging Face hub). `aux_columns`:
+    CoNLL-U columns read beside the tags (a tagger's training-only auxiliary targets)."""
     if file_format not in FORMATS:
         raise ValueError(f"data format must be one of {FORMATS}, got {file_format!r}")
+    if aux_columns and file_format != "conllu":
+        raise ValueError(f"auxiliary tags ({', '.join(aux_columns)}) are CoNLL-U columns, but data.format is "
+                         f"{file_format}")
     if file_format == "hub":
         dataset = datasets.load_dataset(path, hub_config, split=hub_split, cache_dir=cache_dir)
         return _with_names(dataset, tokens_field, tags_field, f"{path}[{hub_split}]")
@@ -90,4 +101,4 @@ def load_tagged_split(
         except datasets.exceptions.DatasetGenerationError as error:
             raise DataFormatError(resolved, None, f"is not valid JSON lines: {error.__cause__ or error}") from None
         return _with_names(dataset, tokens_field, tags_field, str(resolved))
-    return _from_local_file(resolved, file_format, tag_column, token_column, cache_dir)
+    return _from_local_file(resolved, file_format, tag_column, token_column, aux_columns, cache_dir)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -11,6 +11,7 @@ import torch
 from lstmlab.data.batching.ragged import Ragged, RaggedBuilder
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.vocab.text_vocabs import EncodedTokens, TextVocabs
+from lstmlab.data.vocab.vocab import Vocab
 
 if TYPE_CHECKING:  # datasets takes a second to import, and tagging raw text never needs it
     import datasets
@@ -22,15 +23,21 @@ class TaggedSplit(torch.utils.data.Dataset):
     """Indexable by sentence; `__getitems__` turns a list of sentence indices into one padded batch, which
     the DataLoader fetches in a single call (its collate function then passes the batch through)."""
 
-    def __init__(self, tokens: EncodedTokens, tags: Ragged | None) -> None:
+    def __init__(self, tokens: EncodedTokens, tags: Ragged | None, aux: dict[str, Ragged] | None = None) -> None:
         self.tokens = tokens
         self.tags = tags
+        self.aux = aux or {}  # training-only targets of auxiliary heads, by column (feats, xpos)
 
     @classmethod
-    def from_dataset(cls, dataset: datasets.Dataset, vocabs: TextVocabs, where: str) -> TaggedSplit:
-        """Encode a split with columns tokens / tags / lines; an unknown tag names the file and line."""
+    def from_dataset(
+        cls, dataset: datasets.Dataset, vocabs: TextVocabs, where: str, aux_vocabs: Mapping[str, Vocab] | None = None
+    ) -> TaggedSplit:
+        """Encode a split with columns tokens / tags / lines; an unknown tag names the file and line. Each column of
+        `aux_vocabs` is encoded too, a value its vocabulary lacks (seen only outside training) as TAG_PADDING."""
         tags = RaggedBuilder()
         labels = vocabs.labels
+        aux_vocabs = aux_vocabs or {}
+        aux = {column: RaggedBuilder() for column in aux_vocabs}
 
         def token_rows() -> Iterable[list[str]]:  # one pass: tags are encoded as the tokens stream by
             for batch in dataset.iter(batch_size=10_000):
@@ -45,8 +52,12 @@ class TaggedSplit(torch.utils.data.Dataset):
                             f"tags of the model (the training split's, or data.tagset): {' '.join(labels.itos)}",
                         ) from None
                     yield tokens
+                for column, vocab in aux_vocabs.items():
+                    for row in batch[column]:
+                        aux[column].append([vocab.stoi.get(value, TAG_PADDING) for value in row])
 
-        return cls(vocabs.encode_tokens(token_rows()), tags.build())
+        encoded = vocabs.encode_tokens(token_rows())
+        return cls(encoded, tags.build(), {column: builder.build() for column, builder in aux.items()})
 
     @classmethod
     def from_token_lists(cls, token_lists: Iterable[Sequence[str]], vocabs: TextVocabs) -> TaggedSplit:
@@ -61,14 +72,20 @@ class TaggedSplit(torch.utils.data.Dataset):
 
     def __getitems__(self, indices: Sequence[int]) -> dict[str, torch.Tensor]:
         batch = self.tokens.padded(indices)
-        tags = torch.full(batch["words"].shape, TAG_PADDING, dtype=torch.long)
-        if self.tags is not None:
-            flat = np.concatenate([self.tags[i] for i in indices])
-            tags[batch["mask"]] = torch.from_numpy(flat.astype(np.int64))
-        batch["tags"] = tags
+        batch["tags"] = self._padded(self.tags, indices, batch["mask"])
+        if self.aux:
+            batch["aux"] = {column: self._padded(rows, indices, batch["mask"]) for column, rows in self.aux.items()}
         batch["num_tokens"] = int(batch["mask"].sum())
         batch["num_positions"] = batch["mask"].numel()
         return batch
+
+    @staticmethod
+    def _padded(rows: Ragged | None, indices: Sequence[int], mask: torch.Tensor) -> torch.Tensor:
+        """Rows `indices` as a [B, T] tensor, TAG_PADDING past each row's end (everywhere when there are none)."""
+        padded = torch.full(mask.shape, TAG_PADDING, dtype=torch.long)
+        if rows is not None:
+            padded[mask] = torch.from_numpy(np.concatenate([rows[i] for i in indices]).astype(np.int64))
+        return padded
 
     @property
     def lengths(self) -> np.ndarray:
