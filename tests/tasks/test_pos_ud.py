@@ -104,3 +104,22 @@ def test_a_bilm_on_a_treebanks_own_text_gives_its_tagger_elmo_features(tmp_path)
     assert tagger.net.bilm is not None and tagger.vocabs.language == "ko"
     tokens = SENTENCES["ko_gsd"][0]
     assert tagger.predict([tokens])[0].tokens == tokens
+
+
+def test_feats_as_an_auxiliary_target_train_with_the_tags_and_stay_out_of_tagging(tmp_path):
+    """`data.aux_columns=[feats]`: the FEATS head trains (its loss logged) and is saved with the tagger, sized by the
+    training split's FEATS values; the saved tagger loads and tags."""
+    lstmlab_train(tmp_path, "experiment=pos_ud", "data.treebank=mr_ufal", "data.aux_columns=[feats]",
+                  "model.net.aux_weight=0.5", *SMOKE)
+    (run,) = (tmp_path / "logs" / "pos_ud_mr_ufal" / "runs").iterdir()
+    feats = {value for sentence in read_conllu(ROOT / "data" / "ud_multilingual" / "mr_ufal" /
+                                               "mr_ufal-ud-train.conllu.gz", extra_columns=["feats"])
+             for value in sentence["feats"]}
+    tagger = Tagger.load(run)
+    assert tagger.net.config.aux_tags == {"feats": len(feats)} and tagger.net.config.aux_weight == 0.5
+    assert tagger.net.aux_outputs["feats"].out_features == len(feats)
+    (metrics_file,) = (run / "csv").rglob("metrics.csv")
+    header = metrics_file.read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert "train/aux_loss_epoch" in header
+    tokens = SENTENCES["mr_ufal"][0]
+    assert tagger.predict([tokens])[0].tokens == tokens
