@@ -38,12 +38,26 @@ BUNDLED = Path(__file__).resolve().parents[2] / "data" / "ud_multilingual"
                                                      "😀😀"]),
         # no English clitic or abbreviation handling: only marks split
         ("don't U.S. Mr. Smith!?", ["don't", "U", ".", "S", ".", "Mr", ".", "Smith", "!", "?"]),
+        # right to left, in typed order: Hebrew's geresh and gershayim inside a word keep it whole, Arabic's comma
+        # and question mark are marks, Persian's zero-width non-joiner stays inside its word
+        ("ג׳ירפה ראתה את צה״ל?", ["ג׳ירפה", "ראתה", "את", "צה״ל", "?"]),
+        ("قال، هل جاء؟ می\u200cخواهم", ["قال", "،", "هل", "جاء", "؟", "می\u200cخواهم"]),
+        # invisible direction marks (RLM, LRM, isolates) part tokens like a space and are never tokens
+        ("\u200fשלום\u200f, \u2067abc\u2069\u200eעולם", ["שלום", ",", "abc", "עולם"]),
         ("", []),
         (" \t\n", []),
     ],
 )
 def test_unicode_rule(text, tokens):
     assert tokenize(text) == tokens
+
+
+def test_right_to_left_tokens_map_to_their_spans_across_direction_marks():
+    """Scoring reads tokens as spans of the text: a direction mark between two tokens is skipped as a space is."""
+    text = "\u200fשלום, עולם!\u200f"
+    assert token_spans(text, tokenize(text)) == [(1, 5), (5, 6), (7, 11), (11, 12)]
+    with pytest.raises(ValueError, match="is not the next text"):
+        token_spans("שלום, עולם", ["שלום", "עולם"])  # a dropped comma is still an error
 
 
 def test_text_beyond_the_basic_plane_splits_by_the_same_rule():

@@ -16,22 +16,25 @@ from pathlib import Path
 
 from lstmlab.data.errors import DataFormatError
 from lstmlab.data.text_files import read_blocks
+from lstmlab.data.tokenization.unicode_rule import DIRECTION_MARKS
 
 Span = tuple[int, int]
 _TEXT_COMMENT = re.compile(r"# text ?= ?(.*)")
+_SEPARATORS = re.compile(rf"[\s{DIRECTION_MARKS}]+")
 
 
 def token_spans(text: str, tokens: Sequence[str]) -> list[Span]:
     """Character spans (start, end) of `tokens` in `text`, read left to right.
 
-    Only whitespace may lie between consecutive tokens, so a tokenizer that rewrites or drops characters
-    (NLTK's `` and '' for a double quote) is an error here instead of silently scoring as a miss.
+    Only whitespace (and the invisible direction marks of right-to-left text) may lie between consecutive tokens, so
+    a tokenizer that rewrites or drops characters (NLTK's `` and '' for a double quote) is an error here instead of
+    silently scoring as a miss.
     """
     spans: list[Span] = []
     position = 0
     for token in tokens:
         start = text.find(token, position) if token else -1
-        if start < 0 or text[position:start].strip():
+        if start < 0 or _SEPARATORS.sub("", text[position:start]):
             raise ValueError(f"token {token!r} is not the next text after offset {position} in {text!r}")
         position = start + len(token)
         spans.append((start, position))

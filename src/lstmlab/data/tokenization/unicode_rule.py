@@ -5,8 +5,13 @@ whitespace and on Unicode punctuation and symbols, with nothing known about a la
 2. Every punctuation mark (Unicode categories P*) and symbol (S*: currency, math, emoji) is a token of its own,
    a run of one repeated character being one token (`...`, `!!!`, `--`), as UD treebanks write them.
 3. Two exceptions keep a word whole, since nearly every treebank writes it as one word: a hyphen or an apostrophe
-   between two characters of a word (Wolof `xam-xam`, Indonesian `orang-orang`, Turkish `Türkiye'nin`), and a
-   punctuation mark between two digits (`3.000`, `1,5`, `17:00`, `2009-2010`).
+   between two characters of a word (Wolof `xam-xam`, Indonesian `orang-orang`, Turkish `Türkiye'nin`, and
+   Hebrew's geresh and gershayim: `ג׳ירפה`, `צה״ל`), and a punctuation mark between two digits (`3.000`, `1,5`,
+   `17:00`, `2009-2010`).
+4. Right-to-left text is read in its logical (typed) order, as Unicode stores it; the invisible direction marks
+   that such text often carries (U+200E, U+200F, U+061C and the embedding, override and isolate controls) part
+   tokens like a space and are never tokens themselves. Other invisible characters stay inside their word (Persian's
+   zero-width non-joiner: `می‌خواهم` is one token).
 
 Letters, digits and combining marks (Devanagari and Tamil vowel signs) are word characters. There is no
 abbreviation, clitic or contraction handling: French `l'homme` stays one token where UD has `l'` `homme`, Welsh
@@ -28,9 +33,11 @@ import unicodedata
 from functools import cache
 from operator import itemgetter
 
-# Joiners that keep a word whole between two word characters: the hyphen-minus, the Unicode hyphens, the apostrophe
-# and the right single quotation mark that most text uses as one.
-WORD_JOINERS = "-\u2010\u2011'\u2019"
+# Joiners that keep a word whole between two word characters: the hyphen-minus, the Unicode hyphens, the apostrophe,
+# the right single quotation mark that most text uses as one...
+WORD_JOINERS = "-\u2010\u2011'\u2019\u05f3\u05f4"  # ... and Hebrew's geresh and gershayim
+# Bidirectional formatting characters: they steer how text is displayed and belong to no word
+DIRECTION_MARKS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")  # a character beyond the Basic Multilingual Plane
 
 
@@ -51,7 +58,7 @@ def _token_pattern(astral: bool) -> re.Pattern[str]:
     regex engine looks a character up in one table for the ranges below U+10000 but tests it against the ranges
     above one by one, and every letter of a word is tested against the marks."""
     marks, punctuation = character_classes("PS", "P", below=sys.maxunicode + 1 if astral else 0x10000)
-    piece = rf"[^\s{marks}]+"
+    piece = rf"[^\s{DIRECTION_MARKS}{marks}]+"
     number_mark = rf"(?<=\d)[{punctuation}](?=\d)"
     word = rf"{piece}(?:(?:[{re.escape(WORD_JOINERS)}]|{number_mark}){piece})*"
     return re.compile(rf"{word}|([{marks}])\1*")
