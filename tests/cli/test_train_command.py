@@ -100,3 +100,25 @@ def test_the_summary_says_last_epoch_when_no_checkpoint_was_saved(tiny_ewt, tiny
                              "callbacks.model_checkpoint=null")
     assert f"val/acc:         {metrics['val/acc']:.4f}  (last epoch: no checkpoint saved)" in caplog.text
     assert json.loads((tmp_path / "metrics.json").read_text())["val/acc"] == metrics["val/acc"]
+
+
+def test_a_checkpoint_from_before_a_config_field_existed_resumes(finished, tiny_ewt, tiny_vectors, tmp_path):
+    """A key the checkpoint's network config lacks (aux_tags and aux_weight came later) means its default: the run
+    resumes instead of being refused as another network."""
+    import shutil
+
+    import torch
+
+    run, _ = finished
+    copy = tmp_path / "logs" / "pos_quick" / "runs" / run.name
+    shutil.copytree(run, copy)
+    last = copy / "checkpoints" / "last.ckpt"
+    checkpoint = torch.load(last, map_location="cpu", weights_only=True)
+    for key in ("aux_tags", "aux_weight"):
+        del checkpoint["lstmlab"]["net_config"][key]
+    torch.save(checkpoint, last)
+    result = train_command(*SMALL, *tiny_data_overrides(tiny_ewt, tiny_vectors), "trainer.max_epochs=3",
+                           f"ckpt_path={last}", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "resume failed" not in result.stdout and f"Run directory:   {copy}" in result.stderr
+    assert torch.load(last, map_location="cpu", weights_only=True)["epoch"] == checkpoint["epoch"] + 1

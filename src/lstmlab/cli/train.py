@@ -216,13 +216,15 @@ def check_resume(ckpt_path: str, model: Task, cfg: DictConfig) -> None:
     if "net_config" not in trained:
         return  # not an lstmlab checkpoint: Lightning's own error says so
     built = json.loads(json.dumps(model.payload()["net_config"]))
-    differing = sorted(key for key in built.keys() | trained["net_config"].keys()
-                       if json.loads(json.dumps(trained["net_config"].get(key))) != built.get(key))
+    # a key the checkpoint lacks was added to the network's config since: it was trained with the key's default
+    trained_config = json.loads(json.dumps({**model.net.config_defaults(), **trained["net_config"]}))
+    differing = sorted(key for key in built.keys() | trained_config.keys()
+                       if trained_config.get(key) != built.get(key))
     if not differing:
         return
     net = cfg.model.get("net") or {}
     names = [f"model.net.{key}" if key in net else f"{key} (from the data)" for key in differing]
-    was = ", ".join(f"{name}={trained['net_config'].get(key)}" for name, key in zip(names, differing, strict=True))
+    was = ", ".join(f"{name}={trained_config.get(key)}" for name, key in zip(names, differing, strict=True))
     asked = ", ".join(f"{name}={built.get(key)}" for name, key in zip(names, differing, strict=True))
     run = resume_dir(ckpt_path, str(Path(ckpt_path).resolve().parent))
     raise ResumeError(f"resume failed: checkpoint {ckpt_path} was trained with {was}, the command asks for {asked}; "

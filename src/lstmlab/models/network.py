@@ -4,7 +4,7 @@ and describe it for saving are the same for all and written here once (as senten
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import MISSING, asdict, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
@@ -41,6 +41,15 @@ class Network(nn.Module):
         net = cls(cls.config_type(**net_config))
         net.load_state_dict(state)
         return net
+
+    @classmethod
+    def config_defaults(cls) -> dict:
+        """Each config field's default: what a config saved before that field existed was trained with (`from_saved`
+        builds such a config with it)."""
+        with_defaults = (item for item in fields(cls.config_type)
+                         if item.default is not MISSING or item.default_factory is not MISSING)
+        return {item.name: item.default if item.default is not MISSING else item.default_factory()
+                for item in with_defaults}
 
     def config_dict(self) -> dict:
         """The config as plain JSON values, what a saved model stores to rebuild the network."""
