@@ -122,16 +122,13 @@ class BiLSTMTagger(Network, kind="tagger", config_type=TaggerConfig):
         """The auxiliary heads' per-token cross-entropy, each weighted by `aux_weight`, summed (targets [B, T] by
         column, TAG_PADDING where there is nothing to learn)."""
         dropped = self.dropout(states)
-        return sum(
-            self.config.aux_weight * F.cross_entropy(self.aux_outputs[column](dropped).flatten(0, 1).float(),
-                                                     target.flatten(), ignore_index=TAG_PADDING)
-            for column, target in targets.items()
-        )
+        return self.config.aux_weight * sum(token_cross_entropy(self.aux_outputs[column](dropped), target)
+                                            for column, target in targets.items())
 
     def loss(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Mean per-token negative log-likelihood (CRF: sequence NLL summed, divided by the token count)."""
         if self.crf is None:
-            return F.cross_entropy(emissions.flatten(0, 1).float(), tags.flatten(), ignore_index=TAG_PADDING)
+            return token_cross_entropy(emissions, tags)
         return self.crf.negative_log_likelihood(emissions, tags, mask).sum() / mask.sum()
 
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -139,3 +136,9 @@ class BiLSTMTagger(Network, kind="tagger", config_type=TaggerConfig):
         if self.crf is None:
             return emissions.argmax(dim=-1).masked_fill(~mask, 0)
         return self.crf.decode(emissions, mask)
+
+
+def token_cross_entropy(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of scores [B, T, C] against targets [B, T] over the positions that are not TAG_PADDING
+    (in fp32, whatever the autocast precision)."""
+    return F.cross_entropy(scores.flatten(0, 1).float(), targets.flatten(), ignore_index=TAG_PADDING)
