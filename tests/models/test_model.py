@@ -26,13 +26,17 @@ def batch_and_vocabs(tiny_ewt):
     return batch, vocabs, sentences
 
 
-@pytest.mark.parametrize(("char_encoder", "use_crf"), [("cnn", False), ("lstm", True), ("none", False)])
-def test_tagger_learns_a_batch(batch_and_vocabs, char_encoder, use_crf):
+@pytest.mark.parametrize(("char_encoder", "use_crf", "char_options"), [
+    ("cnn", False, {}), ("cnn", True, {"char_boundaries": True, "char_highway": 1}), ("lstm", True, {}),
+    ("none", False, {})])
+def test_tagger_learns_a_batch(batch_and_vocabs, char_encoder, use_crf, char_options):
     batch, vocabs, _ = batch_and_vocabs
     torch.manual_seed(0)
     net = BiLSTMTagger(TaggerConfig(len(vocabs.words), len(vocabs.chars), len(vocabs.labels), word_dim=16,
                                     char_encoder=char_encoder, hidden_size=32, num_layers=2, dropout=0.0,
-                                    word_dropout=0.0, use_crf=use_crf))
+                                    word_dropout=0.0, use_crf=use_crf, **char_options))
+    if char_options:
+        assert len(net.chars.highway.layers) == 1 and net.chars.boundaries.shape == (2, net.config.char_dim)
     optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
     emissions = net(batch["words"], batch["chars"], batch["mask"])
     assert emissions.shape == (*batch["words"].shape, len(vocabs.labels))

@@ -36,6 +36,7 @@ class TaggerConfig:
     char_dim: int = 30  # character embedding width
     char_filters: list[list[int]] = field(default_factory=lambda: [[3, 50]])  # CNN: [width, count] pairs
     char_boundaries: bool = False  # CNN: learned begin/end-of-word vectors, so that filters see prefixes and suffixes
+    char_highway: int = 0  # CNN: highway layers over the pooled filters (Kim et al. 2016), which combine affixes
     char_hidden_size: int = 50  # char LSTM, per direction
     hidden_size: int = 256  # BiLSTM units per layer and direction
     num_layers: int = 2  # stacked recurrent layers
@@ -64,7 +65,7 @@ class BiLSTMTagger(Network, kind="tagger", config_type=TaggerConfig):
                                    trainable_rows=config.trainable_words)
         if config.char_encoder == "cnn":
             self.chars = CharCNN(config.num_chars, config.char_dim, config.char_filters,
-                                 boundaries=config.char_boundaries)
+                                 highway_layers=config.char_highway, boundaries=config.char_boundaries)
         elif config.char_encoder == "lstm":
             self.chars = CharLSTM(config.num_chars, config.char_dim, config.char_hidden_size)
         elif config.char_encoder != "none":
